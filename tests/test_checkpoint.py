@@ -1,0 +1,83 @@
+import json
+
+import pytest
+import torch
+
+from virtualpatients.checkpoint import load_run, resolve_run_dir, save_run
+from virtualpatients.config import TrainConfig
+from virtualpatients.errors import InputError
+from virtualpatients.model import ModelSpec, build_models
+
+CONFIG = TrainConfig(steps=1, hidden=(6,), noise_dim=3)
+SPEC = ModelSpec(length=5, n_channels=4, noise_dim=3, hidden=(6,))
+
+
+@pytest.fixture
+def run_dir(tmp_path):
+    torch.manual_seed(0)
+    generator, discriminator = build_models(SPEC)
+    metadata = {"alphabet": "ATCG", "length": 5, "n_sequences": 2, "training_files": []}
+    save_run(tmp_path / "run", generator, discriminator, CONFIG, [{"step": 1, "loss_d": 1.0}], metadata)
+    return tmp_path / "run", generator
+
+
+def test_save_and_load_restore_every_weight(run_dir):
+    path, generator = run_dir
+    loaded = load_run(path)
+    assert loaded.spec == SPEC and loaded.config == CONFIG and loaded.alphabet == "ATCG"
+    for name, tensor in generator.state_dict().items():
+        assert torch.equal(loaded.generator.state_dict()[name], tensor)
+    assert (path / "history.csv").read_text().splitlines() == ["step,loss_d", "1,1.0"]
+    assert not any(p.name.endswith(".tmp") for p in path.iterdir())
+
+
+def _edit_run(path, **changes):
+    run = json.loads((path / "run.json").read_text())
+    for key, value in changes.items():
+        run[key] = value
+    (path / "run.json").write_text(json.dumps(run))
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"format_version": 99}, "format version 99"),
+        ({"format": "other"}, "not a vp run file"),
+        ({"alphabet": "ATCG-"}, "does not match 4 channels"),
+        ({"length": 6}, "length 6 does not match"),
+        ({"model": {**SPEC.__dict__, "hidden": [7]}}, "weights do not fit the generator"),
+    ],
+)
+def test_inconsistent_metadata_is_refused(run_dir, change, message):
+    path, _ = run_dir
+    _edit_run(path, **change)
+    with pytest.raises(InputError, match=message):
+        load_run(path)
+
+
+def test_missing_corrupt_or_incomplete_weights_are_refused(run_dir, tmp_path):
+    path, _ = run_dir
+    weights = path / "model.safetensors"
+    original = weights.read_bytes()
+    weights.write_bytes(original[: len(original) // 2])
+    with pytest.raises(InputError, match="not a readable safetensors file"):
+        load_run(path)
+    from safetensors.torch import load_file, save_file
+
+    weights.write_bytes(original)
+    tensors = load_file(str(weights))
+    tensors.pop("discriminator.net.0.bias")
+    save_file(tensors, str(weights))
+    with pytest.raises(InputError, match="do not fit the discriminator"):
+        load_run(path)
+    weights.unlink()
+    with pytest.raises(InputError, match="missing model weights"):
+        load_run(path)
+    with pytest.raises(InputError, match="not a vp run directory"):
+        load_run(tmp_path / "nowhere")
+
+
+def test_last_run_pointer(tmp_path):
+    with pytest.raises(InputError, match="run `vp train"):
+        resolve_run_dir(None, tmp_path)
+    assert resolve_run_dir(tmp_path / "given", tmp_path) == tmp_path / "given"

@@ -1,0 +1,88 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+from Bio import SeqIO
+
+from conftest import write_fasta
+from virtualpatients.errors import InputError
+from virtualpatients.fasta import format_fasta, read_cohort
+
+
+def read(tmp_path: Path, text: str, policy: str = "error", name: str = "x.fasta"):
+    path = tmp_path / name
+    path.write_text(text)
+    return read_cohort([path], policy)
+
+
+def test_reads_lower_case_and_takes_length_from_the_data(tmp_path):
+    cohort = read(tmp_path, ">a first\nacgtac\ngt\n>b\nACGTACGT\n")
+    assert cohort.ids == ["a", "b"] and cohort.length == 8 and cohort.alphabet == "ATCG"
+    assert cohort.descriptions[0] == "a first"
+    np.testing.assert_array_equal(cohort.indices[0], cohort.indices[1])
+    assert len(cohort.sources[0].sha256) == 64 and cohort.sources[0].n_records == 2
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("", "empty file"),
+        ("   \n\n", "empty file"),
+        ("hello\nACGT\n", "not a FASTA file"),
+        ("\x00\x01\x02>", "not a FASTA file"),
+        (">a\nACGT\n>b\n\n>c\nACGT\n", "record 'b': empty sequence"),
+        (">a\nACGT\n>b\nACGTACGTACGTACGTNACG\n", "record 'b': invalid character N at 17"),
+        (">a\nACGU\n>b\nACGT\n", "invalid character U at 4"),
+        (">only\nACGT\n", "need at least 2 sequences, found 1"),
+        (">a\nACGT\n>b\nACGTAC\n>c\nACGT\n", "different lengths: 4 (2 records), 6 (1 records)"),
+    ],
+)
+def test_bad_input_is_one_clear_error(tmp_path, text, expected):
+    with pytest.raises(InputError) as caught:
+        read(tmp_path, text)
+    message = str(caught.value)
+    assert expected in message and "\n" not in message
+
+
+def test_errors_name_the_file(tmp_path):
+    with pytest.raises(InputError, match="x.fasta: record 'b'"):
+        read(tmp_path, ">a\nACGT\n>b\nAXGT\n")
+    with pytest.raises(InputError, match="missing.fasta: no such file"):
+        read_cohort([tmp_path / "missing.fasta"])
+    with pytest.raises(InputError, match="is a directory"):
+        read_cohort([tmp_path])
+
+
+def test_non_ascii_bytes_are_refused(tmp_path):
+    path = tmp_path / "bin.fasta"
+    path.write_bytes(b">a\nAC\xffGT\n>b\nACGT\n")
+    with pytest.raises(InputError, match="not a FASTA text file"):
+        read_cohort([path])
+
+
+def test_length_policies(tmp_path):
+    text = ">a\nACGT\n>b\nACGTAC\n"
+    cropped = read(tmp_path, text, "crop")
+    assert cropped.length == 4 and cropped.alphabet == "ATCG"
+    padded = read(tmp_path, text, "pad")
+    assert padded.length == 6 and padded.alphabet == "ATCG-"
+    assert padded.indices[0].tolist() == [0, 2, 3, 1, 4, 4]
+
+
+def test_several_files_and_duplicate_ids_warn(tmp_path):
+    first = write_fasta(tmp_path / "a.fasta", [("p1", "ACGT"), ("p2", "ACGA")])
+    second = write_fasta(tmp_path / "b.fasta", [("p1", "TTGT")])
+    cohort = read_cohort([first, second])
+    assert len(cohort) == 3 and len(cohort.sources) == 2
+    assert cohort.warnings == ["duplicate id 'p1' appears 2 times"]
+
+
+def test_format_fasta_wraps_and_biopython_reads_it_back(tmp_path):
+    rng = np.random.default_rng(0)
+    for length in (1, 69, 70, 71, 141):
+        codes = np.frombuffer(b"ACGT", np.uint8)[rng.integers(0, 4, size=(3, length))]
+        path = tmp_path / f"out{length}.fasta"
+        path.write_bytes(format_fasta(["s1", "s2", "s3"], ["d", "", "d3"], codes))
+        records = list(SeqIO.parse(path, "fasta"))
+        assert [str(r.seq) for r in records] == [row.tobytes().decode() for row in codes]
+        assert max(len(line) for line in path.read_text().splitlines() if not line.startswith(">")) <= 70

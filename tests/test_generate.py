@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+import torch
+from Bio import SeqIO
+
+from virtualpatients.checkpoint import LoadedRun
+from virtualpatients.config import TrainConfig
+from virtualpatients.generate import generate_fasta, generate_indices
+from virtualpatients.model import ModelSpec, build_models
+
+
+@pytest.fixture
+def run(tmp_path):
+    torch.manual_seed(0)
+    spec = ModelSpec(length=75, n_channels=4, noise_dim=4, hidden=(8,))
+    generator, discriminator = build_models(spec)
+    return LoadedRun(tmp_path / "myrun", generator.eval(), discriminator, spec, TrainConfig(), {"alphabet": "ATCG"})
+
+
+def test_last_partial_chunk_is_kept(run):
+    chunks = list(generate_indices(run, 10, batch_size=3))
+    assert [len(c) for c in chunks] == [3, 3, 3, 1]
+    assert all(c.dtype == np.uint8 and c.shape[1] == 75 and c.max() < 4 for c in chunks)
+    assert list(generate_indices(run, 0)) == []
+
+
+def test_same_seed_same_bytes_and_other_seed_differs(run):
+    first = b"".join(generate_fasta(run, 20, seed=3))
+    assert first == b"".join(generate_fasta(run, 20, seed=3))
+    assert first != b"".join(generate_fasta(run, 20, seed=4))
+
+
+def test_fasta_output_ids_and_description(run, tmp_path):
+    path = tmp_path / "g.fasta"
+    path.write_bytes(b"".join(generate_fasta(run, 12, seed=1, batch_size=5)))
+    records = list(SeqIO.parse(path, "fasta"))
+    assert [r.id for r in records] == [f"vp_{i:06d}" for i in range(1, 13)]
+    assert records[0].description == "vp_000001 model=myrun seed=1 decode=argmax"
+    assert all(len(r.seq) == 75 and set(str(r.seq)) <= set("ACGT") for r in records)
+
+
+def test_argmax_is_the_mode_and_sampling_follows_the_softmax(run):
+    with torch.no_grad():
+        noise = torch.randn(1, 4)
+    # Make the generator ignore noise and prefer base T (index 1) with probability ~0.7 everywhere.
+    last = run.generator.net[-1]
+    with torch.no_grad():
+        for module in run.generator.net:
+            if isinstance(module, torch.nn.Linear):
+                module.weight.zero_()
+        bias = torch.log(torch.tensor([0.1, 0.7, 0.1, 0.1])).repeat(75)
+        last.bias.copy_(bias)
+    assert run.generator(noise).argmax(-1).eq(1).all()
+    argmax = np.concatenate(list(generate_indices(run, 200, seed=0)))
+    assert (argmax == 1).all()
+    sampled = np.concatenate(list(generate_indices(run, 200, seed=0, sample=True)))
+    share = np.bincount(sampled.ravel(), minlength=4) / sampled.size
+    np.testing.assert_allclose(share, [0.1, 0.7, 0.1, 0.1], atol=0.01)

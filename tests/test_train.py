@@ -1,0 +1,56 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from virtualpatients.config import TrainConfig
+from virtualpatients.errors import InputError
+from virtualpatients.fasta import read_cohort
+from virtualpatients.train import HISTORY_FIELDS, select_device, train
+
+SMALL = dict(hidden=(32,), noise_dim=8, batch_size=16, device="cpu", log_every=10)
+
+
+def test_a_few_dozen_steps_give_finite_history(tiny_cohort):
+    cohort = read_cohort([tiny_cohort])
+    result = train(cohort.indices, 4, TrainConfig(steps=40, **SMALL))
+    assert [row["step"] for row in result.history] == [1, 10, 20, 30, 40]
+    assert set(result.history[0]) == set(HISTORY_FIELDS)
+    assert all(math.isfinite(v) for row in result.history for v in row.values())
+    assert all(0 <= row["d_real"] <= 1 and 0 <= row["acc_fake"] <= 1 for row in result.history)
+
+
+def test_training_changes_the_generator_towards_the_data(tiny_cohort):
+    cohort = read_cohort([tiny_cohort])
+    result = train(cohort.indices, 4, TrainConfig(steps=200, lr=1e-3, **SMALL))
+    with torch.no_grad():
+        decoded = result.generator(torch.randn(64, 8)).argmax(-1).numpy()
+    consensus = np.array([np.bincount(col, minlength=4).argmax() for col in cohort.indices.T])
+    # An untrained generator agrees with the consensus on about a quarter of positions.
+    assert (decoded == consensus).mean() > 0.9
+
+
+def test_same_seed_same_weights(tiny_cohort):
+    cohort = read_cohort([tiny_cohort])
+    first = train(cohort.indices, 4, TrainConfig(steps=20, seed=5, **SMALL))
+    second = train(cohort.indices, 4, TrainConfig(steps=20, seed=5, **SMALL))
+    third = train(cohort.indices, 4, TrainConfig(steps=20, seed=6, **SMALL))
+    for a, b in zip(first.generator.state_dict().values(), second.generator.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert not torch.equal(first.generator.net[0].weight, third.generator.net[0].weight)
+
+
+def test_batch_larger_than_data_is_clamped_with_a_warning(tiny_cohort):
+    cohort = read_cohort([tiny_cohort])
+    result = train(cohort.indices, 4, TrainConfig(steps=3, **{**SMALL, "batch_size": 1000}))
+    assert result.batch_size == 40
+    assert "larger than the data set" in result.warnings[0]
+
+
+def test_cuda_request_without_cuda_is_a_clean_error():
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    with pytest.raises(InputError, match="no CUDA device"):
+        select_device("cuda")
+    assert select_device("auto").type == "cpu"

@@ -1,0 +1,3 @@
+"""vp: virtual patients from DNA with generative adversarial networks."""
+
+__version__ = "0.1.0"
