@@ -116,8 +116,6 @@ def evaluation_inputs(generated, real, n, model, seed, sample, length_policy):
 def run_demo(out: Path, steps: int, seed: int, console: Console) -> dict:
     """Simulate a cohort, train, generate and evaluate, writing everything under `out`."""
     from .blast import blast_available
-    from .atomic import atomic_writer
-from .config import TrainConfig
     from .evaluate import evaluate_sets, from_cohort, read_generated
     from .fasta import format_fasta, read_cohort
     from .simulate import simulate_cohort
