@@ -102,3 +102,30 @@ def test_help_is_fast_enough_to_skip_torch(tmp_path):
     code = "import sys, virtualpatients.cli; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).stdout.strip() == b"False"
     assert vp("--help", cwd=tmp_path).returncode == 0
+
+
+def test_holdout_report_writes_every_plot_and_metric(tiny_cohort, tmp_path):
+    trained = vp("train", str(tiny_cohort), *TRAIN_FLAGS, "--steps", "60", "--holdout", "0.25", cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr.decode()
+    run_dir = Path(vp_last_run(tmp_path))
+    run = json.loads((run_dir / "run.json").read_text())
+    assert run["holdout"]["n"] == 10 and run["n_sequences"] == 30 and len(run["holdout"]["indices"]) == 10
+
+    reported = vp("report", "-n", "50", cwd=tmp_path)
+    assert reported.returncode == 0, reported.stderr.decode()
+    assert reported.stdout == b""
+    folder = run_dir / "report"
+    pngs = {p.name for p in folder.glob("*.png")}
+    assert pngs == {
+        "discriminator.png", "discriminator_accuracy.png", "losses.png", "nearest_identity.png",
+        "dcr.png", "base_frequencies.png", "variants.png", "differences.png",
+    }
+    html = (folder / "report.html").read_text()
+    assert all(f'src="{name}"' in html for name in pngs)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["n_holdout"] == 10 and metrics["n_real"] == 30 and metrics["n_generated"] == 50
+    assert metrics["privacy"]["aats_holdout"] is not None and "privacy_loss" in metrics["privacy"]
+
+
+def vp_last_run(folder: Path) -> str:
+    return (folder / ".vp-last-run").read_text().strip()

@@ -42,5 +42,7 @@ def test_bad_config_is_refused(tmp_path, text, message):
 def test_saved_config_round_trips_strictly():
     config = TrainConfig(steps=5, hidden=(3,))
     assert config_from_dict(config.to_dict()) == config
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match="unknown keys"):
         config_from_dict({**config.to_dict(), "extra": 1})
+    older = {k: v for k, v in config.to_dict().items() if k != "holdout"}
+    assert config_from_dict(older) == config

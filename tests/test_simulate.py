@@ -17,3 +17,10 @@ def test_reference_is_an_open_reading_frame():
     consensus = "".join(max("ACGT", key=column.count) for column in zip(*sequences))
     protein = str(Seq(consensus).translate())
     assert consensus.startswith("ATG") and protein.endswith("*") and "*" not in protein[:-1]
+
+
+def test_every_simulated_patient_is_an_open_reading_frame():
+    _, _, sequences = simulate_cohort(n_patients=300, length=90, n_hotspots=25, seed=4)
+    for sequence in set(sequences):
+        protein = str(Seq(sequence).translate())
+        assert protein.endswith("*") and "*" not in protein[:-1]

@@ -74,6 +74,9 @@ def train(
     length_policy: Annotated[
         Optional[str], typer.Option("--length-policy", help="Unequal lengths: error, pad or crop.")
     ] = None,
+    holdout: Annotated[
+        Optional[float], typer.Option(help="Share kept out of training (seeded) as a privacy yardstick, e.g. 0.2.")
+    ] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Run directory to write.")] = None,
 ) -> None:
     """Train a GAN on FASTA sequences and write a run directory."""
@@ -83,7 +86,7 @@ def train(
 
     overrides = dict(
         steps=steps, batch_size=batch_size, lr=lr, noise_dim=noise_dim, hidden=hidden,
-        seed=seed, device=device, length_policy=length_policy,
+        seed=seed, device=device, length_policy=length_policy, holdout=holdout,
     )
     settings = resolve_config(config, overrides)
     cohort = read_cohort(data, settings.length_policy)
@@ -123,31 +126,89 @@ def generate(
         err.print(f"wrote {n} sequences to {output}")
 
 
+GeneratedOption = Annotated[
+    Optional[Path], typer.Option(help="Generated FASTA; default: generate -n sequences from the model.")
+]
+RealOption = Annotated[Optional[Path], typer.Option(help="Real FASTA; default: the model's training split.")]
+HoldoutOption = Annotated[
+    Optional[Path], typer.Option(help="Held-out real FASTA; default: the run's --holdout split, if any.")
+]
+ReferenceOption = Annotated[
+    Optional[Path], typer.Option(help="Reference FASTA (first record) for variants; default: real consensus.")
+]
+CountOption = Annotated[int, typer.Option("-n", help="How many to generate when --generated is not given.")]
+SeedOption = Annotated[int, typer.Option(help="Generation and sampling seed.")]
+SampleOption = Annotated[bool, typer.Option("--sample", help="Sample bases instead of argmax.")]
+PolicyOption = Annotated[str, typer.Option("--length-policy", help="For FASTA inputs: error, pad or crop.")]
+
+
+def _evaluation(generated, real, holdout, reference, n, model, seed, sample, length_policy, blast):
+    from .evaluate import evaluate_sets
+    from .pipeline import evaluation_inputs, read_reference
+
+    generated_set, real_set, held_set, warnings, run = evaluation_inputs(
+        generated, real, holdout, n, model, seed, sample, length_policy
+    )
+    _warn(warnings)
+    reference_indices = read_reference(reference, real_set.alphabet)
+    evaluation = evaluate_sets(generated_set, real_set, held_set, reference_indices, blast=blast, seed=seed)
+    if evaluation.summary["diversity"]["warning"]:
+        _warn([evaluation.summary["diversity"]["warning"]])
+    return evaluation, run
+
+
 @app.command()
 @clean_errors
 def evaluate(
-    generated: Annotated[Optional[Path], typer.Option(help="Generated FASTA; default: generate from the model.")] = None,
-    real: Annotated[Optional[Path], typer.Option(help="Real FASTA; default: the model's training files.")] = None,
-    n: Annotated[int, typer.Option("-n", help="How many to generate when --generated is not given.")] = 100,
+    generated: GeneratedOption = None,
+    real: RealOption = None,
+    holdout: HoldoutOption = None,
+    reference: ReferenceOption = None,
+    n: CountOption = 100,
     model: ModelOption = None,
-    seed: Annotated[int, typer.Option(help="Generation seed.")] = 0,
-    sample: Annotated[bool, typer.Option("--sample", help="Sample bases instead of argmax.")] = False,
+    seed: SeedOption = 0,
+    sample: SampleOption = False,
     blast: Annotated[bool, typer.Option("--blast", help="Also compare with NCBI BLAST+ (blastn).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
-    length_policy: Annotated[str, typer.Option("--length-policy", help="For FASTA inputs.")] = "error",
+    length_policy: PolicyOption = "error",
 ) -> None:
-    """Compare generated with real sequences: nearest identity, copies, diversity, BLAST+."""
-    from .pipeline import evaluation_inputs
-    from .evaluate import evaluate_sets
+    """Compare generated with real sequences: fidelity, variants, validity, diversity, privacy, BLAST+."""
+    from .tables import evaluation_table, jsonable
 
-    generated_set, real_set, warnings = evaluation_inputs(generated, real, n, model, seed, sample, length_policy)
-    _warn(warnings)
-    report = evaluate_sets(generated_set, real_set, blast=blast)
+    evaluation, _ = _evaluation(generated, real, holdout, reference, n, model, seed, sample, length_policy, blast)
+    err.print(evaluation_table(evaluation.summary))
+    if as_json:
+        sys.stdout.write(json.dumps(jsonable(evaluation.summary), indent=2) + "\n")
+
+
+@app.command()
+@clean_errors
+def report(
+    model: ModelOption = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder; default: RUN/report.")] = None,
+    generated: GeneratedOption = None,
+    real: RealOption = None,
+    holdout: HoldoutOption = None,
+    reference: ReferenceOption = None,
+    n: CountOption = 1000,
+    seed: SeedOption = 0,
+    sample: SampleOption = False,
+    blast: Annotated[bool, typer.Option("--blast", help="Include NCBI BLAST+ identity.")] = False,
+    length_policy: PolicyOption = "error",
+) -> None:
+    """Write report.html with plots (training curves, identity, DCR, frequencies, variants) and metrics.json."""
+    from .checkpoint import HISTORY_FILE, resolve_run_dir
+    from .report import read_history, write_report
     from .tables import evaluation_table
 
-    err.print(evaluation_table(report))
-    if as_json:
-        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+    run_dir = resolve_run_dir(model) if (generated is None or real is None or model) else None
+    evaluation, run = _evaluation(generated, real, holdout, reference, n, model, seed, sample, length_policy, blast)
+    history = read_history(run_dir / HISTORY_FILE) if run_dir is not None else []
+    target = out or (run_dir / "report" if run_dir is not None else Path("vp-report"))
+    title = f"vp report: {run_dir.name if run_dir is not None else evaluation.summary['generated_source']}"
+    written = write_report(target, evaluation.summary, evaluation.arrays, history, title=title)
+    err.print(evaluation_table(evaluation.summary))
+    err.print(f"wrote {len(written)} files to [bold]{target}[/]: open {target / 'report.html'}", highlight=False)
 
 
 @app.command()

@@ -38,6 +38,9 @@ class TrainConfig:
     """Steps between history rows; the only steps that synchronise with the host."""
     length_policy: str = "error"
     """Unequal lengths: error, pad (gap channel '-') or crop to the shortest."""
+    holdout: float = 0.0
+    """Share of sequences kept out of training (seeded split, recorded in run.json) as the
+    yardstick of a new patient for the privacy metrics; 0 keeps none."""
 
     def to_dict(self) -> dict[str, Any]:
         values = dataclasses.asdict(self)
@@ -75,6 +78,8 @@ def _validate(config: TrainConfig) -> TrainConfig:
             problems.append(f"{name} must be at least 1")
     if not config.hidden or min(config.hidden) < 1:
         problems.append("hidden must list one or more positive widths")
+    if not 0 <= config.holdout < 1:
+        problems.append("holdout must be at least 0 and below 1")
     if not config.lr > 0:
         problems.append("lr must be positive")
     if config.device not in _DEVICES:
@@ -108,8 +113,10 @@ def resolve_config(config_file: Path | None = None, overrides: dict[str, Any] | 
 
 
 def config_from_dict(data: dict[str, Any]) -> TrainConfig:
-    """Rebuild a saved config strictly: unknown or missing keys are an error."""
+    """Rebuild a saved config: unknown keys are an error; keys added in later versions of vp take
+    their defaults, which reproduce the behaviour of the version that saved the run."""
     hints = typing.get_type_hints(TrainConfig)
-    if set(data) != set(hints):
-        raise InputError(f"saved config has keys {sorted(data)}, expected {sorted(hints)}")
+    unknown = sorted(set(data) - set(hints))
+    if unknown:
+        raise InputError(f"saved config has unknown keys {unknown}; was it written by a newer vp?")
     return _validate(TrainConfig(**{k: _coerce(k, v, hints[k]) for k, v in data.items()}))

@@ -19,17 +19,29 @@ def random_orf(length: int, rng: np.random.Generator) -> str:
     return "ATG" + "".join(middle) + "TAA"
 
 
+def _sense_alternatives(reference: str, position: int) -> list[str]:
+    start = position - position % 3
+    codon = reference[start : start + 3]
+    offset = position - start
+    return [
+        base
+        for base in BASES
+        if base != reference[position] and codon[:offset] + base + codon[offset + 1 :] not in STOP_CODONS
+    ]
+
+
 def simulate_cohort(
     n_patients: int = 300, length: int = 300, n_hotspots: int = 12, seed: int = 0
 ) -> tuple[list[str], list[str], list[str]]:
     """Return ids, descriptions and sequences of simulated patients (reference + one variant each).
 
-    Hotspot frequencies fall off like 1/rank, as recurrent variants do in real cohorts.
+    Hotspot frequencies fall off like 1/rank, as recurrent variants do in real cohorts. Variants
+    never create a stop codon, so every simulated patient is a valid open reading frame.
     """
     rng = np.random.default_rng(seed)
     reference = random_orf(length, rng)
     positions = rng.choice(np.arange(3, length - 3), size=n_hotspots, replace=False)
-    alternatives = [rng.choice([b for b in BASES if b != reference[p]]) for p in positions]
+    alternatives = [rng.choice(_sense_alternatives(reference, int(p))) for p in positions]
     weights = 1.0 / np.arange(1, n_hotspots + 1)
     picks = rng.choice(n_hotspots, size=n_patients, p=weights / weights.sum())
     ids, descriptions, sequences = [], [], []

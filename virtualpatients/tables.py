@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any
+
+import numpy as np
 
 from rich.table import Table
 
 
-def _percent(value: float) -> str:
-    return f"{100 * value:.2f}%"
+def jsonable(value: Any) -> Any:
+    """Plain JSON types; NaN and infinities become None (strict JSON has neither)."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value) if math.isfinite(value) else None
+    return value
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None or not math.isfinite(value) else f"{100 * value:.2f}%"
+
+
+def _number(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
 
 
 def evaluation_table(report: dict[str, Any]) -> Table:
@@ -23,6 +46,49 @@ def evaluation_table(report: dict[str, Any]) -> Table:
     table.add_row("nearest identity, min", _percent(nearest["min"]), _percent(baseline["min"]))
     table.add_row("exact copies of a real sequence", str(report["exact_copies"]), "")
     table.add_row("distinct sequences", str(report["distinct"]), str(report["real_distinct"]))
+    if diversity := report.get("diversity"):
+        table.add_row(
+            f"distinct fraction (samples of {diversity['sample_size']})",
+            _number(diversity["distinct_fraction_generated"]),
+            _number(diversity["distinct_fraction_real"]),
+        )
+        table.add_row(
+            "mean pairwise identity",
+            _percent(diversity["mean_pairwise_identity_generated"]),
+            _percent(diversity["mean_pairwise_identity_real"]),
+        )
+    if fidelity := report.get("fidelity"):
+        table.add_row("base frequency r (vs real)", _number(fidelity["base_frequency_r"]), "")
+        table.add_row("6-mer Jensen-Shannon (bits)", _number(fidelity["kmer_js"]["6"], 4), "")
+        table.add_row("GC content", _percent(fidelity["gc_generated"]), _percent(fidelity["gc_real"]))
+    if variants := report.get("variants"):
+        table.add_row(
+            "differences from reference per sequence",
+            _number(variants["mean_differences_generated"]),
+            _number(variants["mean_differences_real"]),
+        )
+        table.add_row("variant position r (vs real)", _number(variants["position_r"]), "")
+        table.add_row(
+            "top real variant positions found", f"{variants['top20_found']}/{variants['top20_total']}", ""
+        )
+    if validity := report.get("validity"):
+        table.add_row(
+            "valid ORF", _percent(validity["valid_fraction_generated"]), _percent(validity["valid_fraction_real"])
+        )
+    if privacy := report.get("privacy"):
+        table.add_row(
+            "exact-copy rate (vs training)",
+            _percent(privacy["exact_copy_rate"]),
+            _percent(privacy["holdout_exact_copy_rate"]) + " held-out",
+        )
+        table.add_row(
+            "median DCR (bases)",
+            _number(privacy["dcr_median_generated"], 1),
+            _number(privacy["dcr_median_holdout"], 1) + " held-out",
+        )
+        table.add_row("AATS (0.5 ideal, < 0.5 copying)", _number(privacy["aats_train"]), "")
+        if privacy["aats_holdout"] is not None:
+            table.add_row("privacy loss (AATS held-out - train)", _number(privacy["privacy_loss"]), "")
     if "blast" in report:
         blast = report["blast"]
         table.add_row("BLAST identity, mean", f"{blast['mean_identity']:.2f}%", "")

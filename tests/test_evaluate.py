@@ -1,0 +1,57 @@
+import numpy as np
+import pytest
+
+from virtualpatients.encoding import encode
+from virtualpatients.errors import InputError
+from virtualpatients.evaluate import SequenceSet, evaluate_sets, training_sets
+from virtualpatients.fasta import read_cohort
+from virtualpatients.simulate import simulate_cohort
+
+
+def simulated_set(n, seed, origin):
+    ids, _, sequences = simulate_cohort(n_patients=n, length=120, n_hotspots=8, seed=seed)
+    return SequenceSet(ids, encode([s.encode() for s in sequences]), "ATCG", origin)
+
+
+def test_every_section_is_reported_with_baselines():
+    real = simulated_set(200, 0, "real")
+    generated = real.subset(np.arange(0, 200, 2), "copies")
+    holdout = real.subset(np.arange(1, 200, 2), "holdout")
+    evaluation = evaluate_sets(generated, real, holdout)
+    summary = evaluation.summary
+    assert {"fidelity", "variants", "validity", "diversity", "privacy"} <= set(summary)
+    assert summary["exact_copies"] == 100 and summary["n_holdout"] == 100
+    assert summary["validity"]["valid_fraction_real"] == 1.0  # the simulated reference is an ORF
+    assert summary["variants"]["position_r"] > 0.9 and summary["fidelity"]["base_frequency_r"] > 0.99
+    assert summary["privacy"]["holdout_exact_copy_rate"] == 1.0
+    expected_arrays = {
+        "nearest_identity_generated", "nearest_identity_real", "base_freq_real", "base_freq_generated",
+        "variant_freq_real", "variant_freq_generated", "differences_per_sequence_real",
+        "differences_per_sequence_generated", "dcr_generated", "dcr_holdout",
+    }
+    assert set(evaluation.arrays) == expected_arrays
+    assert evaluation.arrays["base_freq_real"].shape == (120, 4)
+
+
+def test_incompatible_sets_are_refused():
+    real = simulated_set(20, 0, "real")
+    shorter = SequenceSet(["a"], real.indices[:1, :60], "ATCG", "short.fasta")
+    with pytest.raises(InputError, match="short.fasta: sequences have length 60"):
+        evaluate_sets(shorter, real)
+    with pytest.raises(InputError, match="reference has length 5"):
+        evaluate_sets(real, real, reference=real.indices[0, :5])
+
+
+def test_training_sets_split_off_the_recorded_holdout(tiny_cohort):
+    cohort = read_cohort([tiny_cohort])
+    metadata = {
+        "training_files": [{"path": str(tiny_cohort), "sha256": cohort.sources[0].sha256}],
+        "holdout": {"indices": [0, 5, 39]},
+    }
+    train, held, warnings = training_sets(metadata, "error")
+    assert len(train.indices) == 37 and held.ids == [cohort.ids[i] for i in (0, 5, 39)] and warnings == []
+    metadata["training_files"][0]["sha256"] = "0" * 64
+    assert "changed since training" in training_sets(metadata, "error")[2][0]
+    metadata["holdout"]["indices"] = [40]
+    with pytest.raises(InputError, match="held-out rows do not fit"):
+        training_sets(metadata, "error")

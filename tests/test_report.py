@@ -1,0 +1,144 @@
+import json
+import math
+import re
+
+import numpy as np
+import pytest
+
+from virtualpatients.checkpoint import history_csv
+from virtualpatients.report import read_history, table_rows, write_report
+
+ALL_PLOTS = {
+    "discriminator.png", "discriminator_accuracy.png", "losses.png", "nearest_identity.png", "dcr.png",
+    "base_frequencies.png", "variants.png", "differences.png",
+}
+HISTORY_PLOTS = {"discriminator.png", "discriminator_accuracy.png", "losses.png"}
+L, C, N_GEN, N_REAL, N_HOLDOUT = 50, 4, 30, 40, 10
+
+
+def _inputs(holdout: bool = True) -> tuple[dict, dict, list]:
+    rng = np.random.default_rng(0)
+    base_real = rng.dirichlet(np.full(C, 0.3), size=L)
+    base_generated = np.clip(base_real + rng.normal(0, 0.02, (L, C)), 0, 1)
+    variants_real = np.where(rng.random(L) < 0.2, rng.random(L) * 0.3, 0.0)
+    arrays = {
+        # identities are multiples of 1/L and concentrated near 1, as on real data
+        "nearest_identity_generated": 1 - rng.integers(0, 3, N_GEN) / L,
+        "nearest_identity_real": 1 - rng.integers(1, 4, N_REAL) / L,
+        "dcr_generated": rng.integers(0, 4, N_GEN),
+        "base_freq_real": base_real,
+        "base_freq_generated": base_generated,
+        "variant_freq_real": variants_real,
+        "variant_freq_generated": np.clip(variants_real + rng.normal(0, 0.02, L), 0, 1),
+        "differences_per_sequence_real": rng.integers(0, 4, N_REAL),
+        "differences_per_sequence_generated": rng.integers(0, 3, N_GEN),
+    }
+    if holdout:
+        arrays["dcr_holdout"] = rng.integers(1, 5, N_HOLDOUT)
+    identity = {"mean": 0.98, "median": 0.98, "min": 0.96, "max": 1.0}
+    summary = {
+        "n_generated": N_GEN, "n_real": N_REAL, "n_holdout": N_HOLDOUT if holdout else None, "length": L,
+        "nearest_identity": identity, "real_baseline_identity": {**identity, "mean": math.nan},
+        "exact_copies": 3, "distinct": 25, "real_distinct": 38,
+        "fidelity": {"base_frequency_r": 0.993, "kmer_js": {str(k): 0.01 * k for k in range(1, 7)},
+                     "gc_real": 0.51, "gc_generated": 0.5},
+        "variants": {"reference": "ref<b>1</b>", "position_r": 0.9, "top20_found": 12, "top20_total": 20,
+                     "mean_differences_real": 1.5, "mean_differences_generated": 1.1},
+        "validity": None,
+        "diversity": {"distinct_fraction_generated": 0.83, "distinct_fraction_real": 0.95,
+                      "mean_pairwise_identity_generated": 0.97, "mean_pairwise_identity_real": 0.96,
+                      "mode_collapse": True, "warning": "only 25 distinct sequences: mode collapse?"},
+        "privacy": {"exact_copy_rate": 0.1, "holdout_exact_copy_rate": 0.0 if holdout else None,
+                    "dcr_median_generated": 1.0, "dcr_median_holdout": 2.0, "dcr_median_ratio": 0.5,
+                    "dcr_mean_generated": 1.2, "dcr_mean_holdout": 2.1, "aats_train": 0.31,
+                    "aats_holdout": 0.48, "privacy_loss": 0.17, "aa_truth": 0.3, "aa_syn": 0.32},
+    }
+    history = [
+        {"step": float(s), "loss_d": 1.0 + s / 500, "loss_g": 1.2 - s / 500, "d_real": 0.8 - s / 1000,
+         "d_fake": 0.2 + s / 1000, "acc_real": 0.9 - s / 1000, "acc_fake": 0.85 - s / 1000}
+        for s in range(1, 201, 10)
+    ]
+    return summary, arrays, history if holdout else []
+
+
+def _referenced(html: str) -> set[str]:
+    return set(re.findall(r'<img src="([^"]+)"', html))
+
+
+def _pngs(folder) -> set[str]:
+    return {p.name for p in folder.glob("*.png")}
+
+
+def test_full_report(tmp_path):
+    summary, arrays, history = _inputs()
+    written = write_report(tmp_path / "report", summary, arrays, history, title="TP53 <run>")
+    folder = tmp_path / "report"
+    assert {p.name for p in written} == ALL_PLOTS | {"metrics.json", "report.html"}
+    assert _pngs(folder) == ALL_PLOTS
+    for name in ALL_PLOTS:
+        assert (folder / name).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    page = (folder / "report.html").read_text()
+    assert _referenced(page) == ALL_PLOTS
+    assert "base64" not in page
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["real_baseline_identity"]["mean"] is None and metrics["validity"] is None
+    assert "NaN" not in (folder / "metrics.json").read_text()
+    assert "only 25 distinct sequences: mode collapse?" in page
+    assert "ref&lt;b&gt;1&lt;/b&gt;" in page and "<b>1</b>" not in page
+    assert "<title>TP53 &lt;run&gt;</title>" in page
+    assert "98%" in page and "n/a" in page  # identity as percent, NaN as n/a
+
+
+def test_no_holdout_no_history(tmp_path):
+    summary, arrays, history = _inputs(holdout=False)
+    write_report(tmp_path, summary, arrays, history)
+    assert _pngs(tmp_path) == ALL_PLOTS - HISTORY_PLOTS
+    assert _referenced((tmp_path / "report.html").read_text()) == ALL_PLOTS - HISTORY_PLOTS
+
+
+def test_stale_plots_are_removed_and_missing_inputs_skipped(tmp_path):
+    summary, arrays, history = _inputs()
+    write_report(tmp_path, summary, {"nearest_identity_real": arrays["nearest_identity_real"]}, history)
+    assert _pngs(tmp_path) == HISTORY_PLOTS  # a baseline alone is not plotted
+    write_report(tmp_path, {}, {"dcr_generated": np.array([0, 0, 0])}, [])
+    assert _pngs(tmp_path) == {"dcr.png"}
+    assert _referenced((tmp_path / "report.html").read_text()) == {"dcr.png"}
+    assert json.loads((tmp_path / "metrics.json").read_text()) == {}
+
+
+def test_constant_identities_still_plot(tmp_path):
+    arrays = {"nearest_identity_generated": np.ones(5), "nearest_identity_real": np.ones(5)}
+    write_report(tmp_path, {}, arrays, [])
+    assert _pngs(tmp_path) == {"nearest_identity.png"}
+
+
+def test_table_rows_pair_generated_with_baseline():
+    summary, _, _ = _inputs()
+    rows = {(section, label): (generated, real) for section, label, generated, real, _ in table_rows(summary)}
+    assert rows[("privacy", "median DCR")] == ("1", "2")
+    assert rows[("privacy", "adversarial accuracy AATS")] == ("0.31", "0.48")
+    assert rows[("variants", "top-20 real variants found")] == ("12", "20")
+    assert rows[("variants", "reference")] == ("ref<b>1</b>", "")  # escaped when written into HTML
+    assert rows[("nearest identity", "mean")] == ("98%", "n/a")
+    assert rows[("fidelity", "6-mer Jensen-Shannon divergence")] == ("0.06", "")
+    assert rows[("diversity", "mode collapse")] == ("yes", "")
+    assert not any(section in ("validity", "BLAST") for section, _ in rows)  # absent sections
+
+
+def test_read_history_round_trip(tmp_path):
+    history = [{"step": 1, "loss_d": 1.25, "d_real": 0.5}, {"step": 10, "loss_d": 0.75, "d_real": 0.625}]
+    path = tmp_path / "history.csv"
+    path.write_bytes(history_csv(history))
+    assert read_history(path) == [{k: float(v) for k, v in row.items()} for row in history]
+    path.write_bytes(history_csv([]))
+    assert read_history(path) == []
+
+
+@pytest.mark.parametrize("text", ["step,loss_d\n1,abc\n"])
+def test_read_history_refuses_non_numbers(tmp_path, text):
+    from virtualpatients.errors import InputError
+
+    path = tmp_path / "history.csv"
+    path.write_text(text)
+    with pytest.raises(InputError, match="line 2"):
+        read_history(path)
