@@ -56,3 +56,22 @@ def require_blast() -> None:
     if os.environ.get("VP_REQUIRE_BLAST") == "1":
         pytest.fail(message)
     pytest.skip(message)
+
+
+PATTERNS = {"common": "AAAAAA", "rare": "GGGGGG"}
+PATTERN_AT = 20
+
+
+@pytest.fixture
+def two_class_cohort(tmp_path: Path) -> Path:
+    """60 'common' and 20 'rare' patients of length 60 whose classes differ at positions 21-26
+    (AAAAAA vs GGGGGG); each also carries a hotspot variant elsewhere, as in the TP53 cohort."""
+    ids, _, sequences = simulate_cohort(n_patients=80, length=60, n_hotspots=3, seed=5)
+    records = []
+    for number, sequence in enumerate(sequences):
+        label = "common" if number < 60 else "rare"
+        patterned = sequence[:PATTERN_AT] + PATTERNS[label] + sequence[PATTERN_AT + 6 :]
+        records.append(f">{ids[number]} patient label={label}\n{patterned}\n")
+    path = tmp_path / "two_class.fasta"
+    path.write_text("".join(records))
+    return path

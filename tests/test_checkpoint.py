@@ -66,7 +66,7 @@ def test_missing_corrupt_or_incomplete_weights_are_refused(run_dir, tmp_path):
 
     weights.write_bytes(original)
     tensors = load_file(str(weights))
-    tensors.pop("discriminator.net.0.bias")
+    tensors.pop("discriminator.features.0.bias")
     save_file(tensors, str(weights))
     with pytest.raises(InputError, match="do not fit the discriminator"):
         load_run(path)

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from virtualpatients.encoding import encode
+from virtualpatients.config import TrainConfig
 from virtualpatients.errors import InputError
 from virtualpatients.evaluate import SequenceSet, evaluate_sets, training_sets
 from virtualpatients.fasta import read_cohort
@@ -48,10 +49,10 @@ def test_training_sets_split_off_the_recorded_holdout(tiny_cohort):
         "training_files": [{"path": str(tiny_cohort), "sha256": cohort.sources[0].sha256}],
         "holdout": {"indices": [0, 5, 39]},
     }
-    train, held, warnings = training_sets(metadata, "error")
+    train, held, warnings = training_sets(metadata, TrainConfig())
     assert len(train.indices) == 37 and held.ids == [cohort.ids[i] for i in (0, 5, 39)] and warnings == []
     metadata["training_files"][0]["sha256"] = "0" * 64
-    assert "changed since training" in training_sets(metadata, "error")[2][0]
+    assert "changed since training" in training_sets(metadata, TrainConfig())[2][0]
     metadata["holdout"]["indices"] = [40]
     with pytest.raises(InputError, match="held-out rows do not fit"):
-        training_sets(metadata, "error")
+        training_sets(metadata, TrainConfig())

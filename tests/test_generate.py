@@ -18,7 +18,7 @@ def run(tmp_path):
 
 
 def test_last_partial_chunk_is_kept(run):
-    chunks = list(generate_indices(run, 10, batch_size=3))
+    chunks = [indices for indices, classes in generate_indices(run, 10, batch_size=3)]
     assert [len(c) for c in chunks] == [3, 3, 3, 1]
     assert all(c.dtype == np.uint8 and c.shape[1] == 75 and c.max() < 4 for c in chunks)
     assert list(generate_indices(run, 0)) == []
@@ -51,8 +51,8 @@ def test_argmax_is_the_mode_and_sampling_follows_the_softmax(run):
         bias = torch.log(torch.tensor([0.1, 0.7, 0.1, 0.1])).repeat(75)
         last.bias.copy_(bias)
     assert run.generator(noise).argmax(-1).eq(1).all()
-    argmax = np.concatenate(list(generate_indices(run, 200, seed=0)))
+    argmax = np.concatenate([c for c, _ in generate_indices(run, 200, seed=0)])
     assert (argmax == 1).all()
-    sampled = np.concatenate(list(generate_indices(run, 200, seed=0, sample=True)))
+    sampled = np.concatenate([c for c, _ in generate_indices(run, 200, seed=0, sample=True)])
     share = np.bincount(sampled.ravel(), minlength=4) / sampled.size
     np.testing.assert_allclose(share, [0.1, 0.7, 0.1, 0.1], atol=0.01)

@@ -13,4 +13,4 @@ def test_shapes_and_probabilities():
     scores = discriminator.probability(probabilities)
     assert scores.shape == (5,) and ((scores > 0) & (scores < 1)).all()
     # The discriminator mirrors the generator's widths.
-    assert [m.out_features for m in discriminator.net if isinstance(m, torch.nn.Linear)] == [12, 16, 1]
+    assert [m.out_features for m in discriminator.features if isinstance(m, torch.nn.Linear)] == [12, 16]

@@ -43,6 +43,15 @@ class LoadedRun:
     def alphabet(self) -> str:
         return self.metadata["alphabet"]
 
+    @property
+    def classes(self) -> list[str]:
+        """Class names in the order of the model's class indices; empty when unconditional."""
+        return list(self.metadata.get("classes") or [])
+
+    @property
+    def class_counts(self) -> list[int]:
+        return list(self.metadata.get("class_counts") or [])
+
 
 def package_versions() -> dict[str, str]:
     versions = {"python": platform.python_version(), "virtualpatients": __version__}
@@ -119,11 +128,16 @@ def _spec_from(run: dict[str, Any], path: Path) -> ModelSpec:
             noise_dim=int(model["noise_dim"]),
             hidden=tuple(int(h) for h in model["hidden"]),
             leaky_slope=float(model["leaky_slope"]),
+            n_classes=int(model.get("n_classes", 0)),
+            spectral_norm=bool(model.get("spectral_norm", False)),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise InputError(f"{path}: incomplete model description ({error})") from None
     if run.get("alphabet") not in (BASES, BASES_WITH_GAP) or len(run["alphabet"]) != spec.n_channels:
         raise InputError(f"{path}: alphabet {run.get('alphabet')!r} does not match {spec.n_channels} channels")
+    classes = run.get("classes") or []
+    if len(classes) != spec.n_classes:
+        raise InputError(f"{path}: {len(classes)} class names for a model of {spec.n_classes} classes")
     if run.get("length") != spec.length:
         raise InputError(f"{path}: length {run.get('length')} does not match the model's {spec.length}")
     return spec

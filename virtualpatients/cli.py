@@ -10,12 +10,14 @@ import json
 import os
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
 
+from . import options as o
 from .errors import VPError
 
 app = typer.Typer(
@@ -54,129 +56,108 @@ def _warn(messages) -> None:
         err.print(f"[yellow]warning:[/] {message}", highlight=False)
 
 
-ModelOption = Annotated[
-    Optional[Path], typer.Option("--model", "-m", help="Run directory; default: the last `vp train` here.")
-]
-
-
-@app.command()
-@clean_errors
-def train(
-    data: Annotated[list[Path], typer.Argument(help="FASTA file(s) with the training cohort.")],
-    config: Annotated[Optional[Path], typer.Option("--config", help="TOML file of hyperparameters.")] = None,
-    steps: Annotated[Optional[int], typer.Option(help="Generator updates.")] = None,
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Sequences per update.")] = None,
-    lr: Annotated[Optional[float], typer.Option(help="Adam learning rate.")] = None,
-    noise_dim: Annotated[Optional[int], typer.Option("--noise-dim", help="Noise vector size.")] = None,
-    hidden: Annotated[Optional[str], typer.Option(help="Hidden widths, comma-separated, e.g. 512,512.")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Seed for every random number.")] = None,
-    device: Annotated[Optional[str], typer.Option(help="auto, cpu or cuda.")] = None,
-    length_policy: Annotated[
-        Optional[str], typer.Option("--length-policy", help="Unequal lengths: error, pad or crop.")
-    ] = None,
-    holdout: Annotated[
-        Optional[float], typer.Option(help="Share kept out of training (seeded) as a privacy yardstick, e.g. 0.2.")
-    ] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Run directory to write.")] = None,
-) -> None:
-    """Train a GAN on FASTA sequences and write a run directory."""
+def _train(data, config, overrides, labels_from_files, out):
     from .config import resolve_config
     from .fasta import read_cohort
     from .pipeline import train_run
 
-    overrides = dict(
-        steps=steps, batch_size=batch_size, lr=lr, noise_dim=noise_dim, hidden=hidden,
-        seed=seed, device=device, length_policy=length_policy, holdout=holdout,
-    )
     settings = resolve_config(config, overrides)
-    cohort = read_cohort(data, settings.length_policy)
+    cohort = read_cohort(data, settings.length_policy, label_key=settings.label_key, labels_from_files=labels_from_files)
     _warn(cohort.warnings)
-    err.print(f"read {len(cohort)} sequences of length {cohort.length} from {len(data)} file(s)")
+    classes = "" if cohort.labels is None else f", classes {dict(sorted(Counter(cohort.labels).items()))}"
+    err.print(f"read {len(cohort)} sequences of length {cohort.length} from {len(data)} file(s){classes}", highlight=False)
     run_dir = out or Path("runs") / time.strftime("run-%Y%m%d-%H%M%S")
-    result = train_run(cohort, settings, run_dir, console=err)
+    result = train_run(cohort, settings, run_dir, console=err, labels_from_files=labels_from_files)
+    _warn(result.warnings)
     err.print(
         f"wrote run to [bold]{run_dir}[/] ({result.wall_time_s:.1f} s, {settings.steps} steps on {result.device}); "
         "`vp generate` and `vp evaluate` use it by default here",
         highlight=False,
     )
+    return cohort, run_dir
+
+
+@app.command()
+@clean_errors
+def train(
+    data: o.Data, config: o.Config = None, steps: o.Steps = None, batch_size: o.BatchSize = None, lr: o.Lr = None,
+    noise_dim: o.NoiseDim = None, hidden: o.Hidden = None, seed: o.TrainSeed = None, device: o.Device = None,
+    length_policy: o.LengthPolicy = None, holdout: o.Holdout = None, loss: o.Loss = None, output: o.Output = None,
+    critic_steps: o.CriticSteps = None, label_key: o.LabelKey = None, labels_from_files: o.LabelsFromFiles = False,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Run directory to write.")] = None,
+) -> None:
+    """Train a GAN (conditional when the records carry labels) and write a run directory."""
+    overrides = dict(
+        steps=steps, batch_size=batch_size, lr=lr, noise_dim=noise_dim, hidden=hidden, seed=seed, device=device,
+        length_policy=length_policy, holdout=holdout, loss=loss, output=output, critic_steps=critic_steps,
+        label_key=label_key,
+    )
+    _train(data, config, overrides, labels_from_files, out)
 
 
 @app.command()
 @clean_errors
 def generate(
     n: Annotated[int, typer.Option("-n", help="Number of sequences.")] = 100,
-    model: ModelOption = None,
+    model: o.Model = None,
     seed: Annotated[int, typer.Option(help="Noise seed; the same seed gives identical output.")] = 0,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
-    force: Annotated[bool, typer.Option(help="Overwrite --output if it exists.")] = False,
+    force: o.Force = False,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Sequences per chunk.")] = 4096,
-    sample: Annotated[bool, typer.Option("--sample", help="Draw bases from the softmax instead of argmax.")] = False,
+    sample: o.Sample = None,
+    label: Annotated[Optional[str], typer.Option(help="Class to generate (conditional models).")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "cpu",
 ) -> None:
     """Write N generated sequences as FASTA (stdout unless --output)."""
     from .checkpoint import load_run, resolve_run_dir
-    from .generate import generate_fasta
+    from .generate import class_index, generate_fasta
     from .pipeline import write_stream
     from .train import select_device
 
     run = load_run(resolve_run_dir(model), select_device(device))
-    chunks = generate_fasta(run, n, seed, batch_size, sample)
-    write_stream(chunks, output, force)
+    class_index(run, label)  # refuse an unknown label before anything is written
+    write_stream(generate_fasta(run, n, seed, batch_size, sample, label), output, force)
     if output is not None:
         err.print(f"wrote {n} sequences to {output}")
 
 
-GeneratedOption = Annotated[
-    Optional[Path], typer.Option(help="Generated FASTA; default: generate -n sequences from the model.")
-]
-RealOption = Annotated[Optional[Path], typer.Option(help="Real FASTA; default: the model's training split.")]
-HoldoutOption = Annotated[
-    Optional[Path], typer.Option(help="Held-out real FASTA; default: the run's --holdout split, if any.")
-]
-ReferenceOption = Annotated[
-    Optional[Path], typer.Option(help="Reference FASTA (first record) for variants; default: real consensus.")
-]
-CountOption = Annotated[int, typer.Option("-n", help="How many to generate when --generated is not given.")]
-SeedOption = Annotated[int, typer.Option(help="Generation and sampling seed.")]
-SampleOption = Annotated[bool, typer.Option("--sample", help="Sample bases instead of argmax.")]
-PolicyOption = Annotated[str, typer.Option("--length-policy", help="For FASTA inputs: error, pad or crop.")]
-
-
-def _evaluation(generated, real, holdout, reference, n, model, seed, sample, length_policy, blast):
+def _evaluation(generated, real, holdout, reference, n, model, seed, sample, length_policy, blast, label=None):
     from .evaluate import evaluate_sets
     from .pipeline import evaluation_inputs, read_reference
 
     generated_set, real_set, held_set, warnings, run = evaluation_inputs(
-        generated, real, holdout, n, model, seed, sample, length_policy
+        generated, real, holdout, n, model, seed, sample, length_policy, label
     )
     _warn(warnings)
     reference_indices = read_reference(reference, real_set.alphabet)
     evaluation = evaluate_sets(generated_set, real_set, held_set, reference_indices, blast=blast, seed=seed)
     if evaluation.summary["diversity"]["warning"]:
         _warn([evaluation.summary["diversity"]["warning"]])
-    return evaluation, run
+    return evaluation, run, (real_set, held_set)
 
 
 @app.command()
 @clean_errors
 def evaluate(
-    generated: GeneratedOption = None,
-    real: RealOption = None,
-    holdout: HoldoutOption = None,
-    reference: ReferenceOption = None,
-    n: CountOption = 100,
-    model: ModelOption = None,
-    seed: SeedOption = 0,
-    sample: SampleOption = False,
-    blast: Annotated[bool, typer.Option("--blast", help="Also compare with NCBI BLAST+ (blastn).")] = False,
+    generated: o.Generated = None, real: o.Real = None, holdout: o.HoldoutFile = None, reference: o.Reference = None,
+    n: Annotated[int, typer.Option("-n", help="How many to generate when --generated is not given.")] = 100,
+    model: o.Model = None, seed: o.Seed = 0, sample: o.Sample = None, label: o.Label = None,
+    blast: o.Blast = False, utility: o.Utility = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
-    length_policy: PolicyOption = "error",
+    length_policy: o.Policy = "error",
 ) -> None:
-    """Compare generated with real sequences: fidelity, variants, validity, diversity, privacy, BLAST+."""
-    from .tables import evaluation_table, jsonable
+    """Compare generated with real sequences: fidelity, variants, validity, diversity, privacy, BLAST+, utility."""
+    from .tables import evaluation_table, jsonable, utility_table
 
-    evaluation, _ = _evaluation(generated, real, holdout, reference, n, model, seed, sample, length_policy, blast)
+    evaluation, run, (real_set, held_set) = _evaluation(
+        generated, real, holdout, reference, n, model, seed, sample, length_policy, blast, label
+    )
     err.print(evaluation_table(evaluation.summary))
+    if utility:
+        from .pipeline import run_utility
+
+        evaluation.summary["utility"] = run_utility(run, real_set, held_set, sample)
+        err.print(utility_table(evaluation.summary["utility"]))
     if as_json:
         sys.stdout.write(json.dumps(jsonable(evaluation.summary), indent=2) + "\n")
 
@@ -184,17 +165,12 @@ def evaluate(
 @app.command()
 @clean_errors
 def report(
-    model: ModelOption = None,
+    model: o.Model = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder; default: RUN/report.")] = None,
-    generated: GeneratedOption = None,
-    real: RealOption = None,
-    holdout: HoldoutOption = None,
-    reference: ReferenceOption = None,
-    n: CountOption = 1000,
-    seed: SeedOption = 0,
-    sample: SampleOption = False,
-    blast: Annotated[bool, typer.Option("--blast", help="Include NCBI BLAST+ identity.")] = False,
-    length_policy: PolicyOption = "error",
+    generated: o.Generated = None, real: o.Real = None, holdout: o.HoldoutFile = None, reference: o.Reference = None,
+    n: Annotated[int, typer.Option("-n", help="How many to generate when --generated is not given.")] = 1000,
+    seed: o.Seed = 0, sample: o.Sample = None, label: o.Label = None, blast: o.Blast = False,
+    length_policy: o.Policy = "error",
 ) -> None:
     """Write report.html with plots (training curves, identity, DCR, frequencies, variants) and metrics.json."""
     from .checkpoint import HISTORY_FILE, resolve_run_dir
@@ -202,13 +178,46 @@ def report(
     from .tables import evaluation_table
 
     run_dir = resolve_run_dir(model) if (generated is None or real is None or model) else None
-    evaluation, run = _evaluation(generated, real, holdout, reference, n, model, seed, sample, length_policy, blast)
+    evaluation, _, _ = _evaluation(generated, real, holdout, reference, n, model, seed, sample, length_policy, blast, label)
     history = read_history(run_dir / HISTORY_FILE) if run_dir is not None else []
     target = out or (run_dir / "report" if run_dir is not None else Path("vp-report"))
     title = f"vp report: {run_dir.name if run_dir is not None else evaluation.summary['generated_source']}"
     written = write_report(target, evaluation.summary, evaluation.arrays, history, title=title)
     err.print(evaluation_table(evaluation.summary))
     err.print(f"wrote {len(written)} files to [bold]{target}[/]: open {target / 'report.html'}", highlight=False)
+
+
+@app.command()
+@clean_errors
+def balance(
+    data: o.Data,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Balanced FASTA to write.")],
+    target: Annotated[str, typer.Option(help="'equal' (up to the largest class) or a count per class.")] = "equal",
+    model: Annotated[Optional[Path], typer.Option("--model", "-m", help="Use this run instead of training.")] = None,
+    force: o.Force = False, seed: o.Seed = 0, config: o.Config = None, steps: o.Steps = None,
+    loss: o.Loss = None, output_mode: Annotated[Optional[str], typer.Option("--output-mode", help="softmax, gumbel or hard.")] = None,
+    label_key: o.LabelKey = None, labels_from_files: o.LabelsFromFiles = False,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Run directory when training.")] = None,
+) -> None:
+    """Write every real record plus generated records of the smaller classes until classes are balanced."""
+    from .balance import balanced_fasta, check_classes, plan_counts
+    from .checkpoint import load_run
+    from .fasta import read_cohort
+    from .pipeline import write_stream
+    from .tables import balance_table
+
+    if model is None:
+        overrides = dict(steps=steps, loss=loss, output=output_mode, label_key=label_key)
+        cohort, model = _train(data, config, overrides, labels_from_files, out)
+    run = load_run(model)
+    if not run.classes:
+        raise VPError(f"{model}: this model was trained without labels; balancing needs a conditional model")
+    cohort = read_cohort(data, run.config.length_policy, label_key=run.config.label_key, labels_from_files=labels_from_files)
+    counts = check_classes(cohort, run)
+    to_generate = plan_counts(counts, target)
+    write_stream(balanced_fasta(cohort, run, to_generate, seed), output, force)
+    err.print(balance_table(counts, to_generate))
+    err.print(f"wrote {len(cohort) + sum(to_generate.values())} records to {output}", highlight=False)
 
 
 @app.command()

@@ -38,6 +38,28 @@ class TrainConfig:
     """Steps between history rows; the only steps that synchronise with the host."""
     length_policy: str = "error"
     """Unequal lengths: error, pad (gap channel '-') or crop to the shortest."""
+    loss: str = "gan"
+    """gan: minimax with the non-saturating generator loss; wgan-gp: Wasserstein critic with a
+    gradient penalty (Gulrajani et al. 2017), the setting of DNA GANs (Killoran et al., FBGAN)."""
+    critic_steps: int = 1
+    """Discriminator (critic) updates per generator update; 5 is the WGAN-GP setting."""
+    gp_weight: float = 10.0
+    """Weight of the gradient penalty (wgan-gp only)."""
+    output: str = "softmax"
+    """What the discriminator sees of the generator: softmax (soft probabilities, the study's
+    model; easy to tell from one-hot data), gumbel (hard one-hot samples by straight-through
+    Gumbel-softmax; generation samples too) or hard (straight-through argmax; generation argmax)."""
+    temperature: float = 1.0
+    """Gumbel-softmax temperature of the backward pass (gumbel output only)."""
+    label_smoothing: float = 0.0
+    """One-sided label smoothing: real targets become 1 - this (gan loss only)."""
+    instance_noise: float = 0.0
+    """Std of Gaussian noise added to real and generated inputs of the discriminator, decaying
+    linearly to 0 over training; blurs the supports of tiny data sets early on."""
+    spectral_norm: bool = False
+    """Spectral normalisation of the discriminator's linear layers (Miyato et al. 2018)."""
+    label_key: str = "label"
+    """FASTA description key whose value is the class (label=VALUE); classes make a conditional GAN."""
     holdout: float = 0.0
     """Share of sequences kept out of training (seeded split, recorded in run.json) as the
     yardstick of a new patient for the privacy metrics; 0 keeps none."""
@@ -49,6 +71,8 @@ class TrainConfig:
 
 
 _DEVICES = ("auto", "cpu", "cuda")
+LOSSES = ("gan", "wgan-gp")
+OUTPUTS = ("softmax", "gumbel", "hard")
 
 
 def _coerce(name: str, value: Any, annotation: Any) -> Any:
@@ -66,6 +90,8 @@ def _coerce(name: str, value: Any, annotation: Any) -> Any:
             return float(value)
         if annotation is str and isinstance(value, str):
             return value
+        if annotation is bool and isinstance(value, bool):
+            return value
     except (TypeError, ValueError):
         pass
     raise InputError(f"config: {name} = {value!r} is not a valid {getattr(annotation, '__name__', annotation)}")
@@ -73,13 +99,23 @@ def _coerce(name: str, value: Any, annotation: Any) -> Any:
 
 def _validate(config: TrainConfig) -> TrainConfig:
     problems = []
-    for name in ("steps", "batch_size", "noise_dim", "log_every"):
+    for name in ("steps", "batch_size", "noise_dim", "log_every", "critic_steps"):
         if getattr(config, name) < 1:
             problems.append(f"{name} must be at least 1")
     if not config.hidden or min(config.hidden) < 1:
         problems.append("hidden must list one or more positive widths")
     if not 0 <= config.holdout < 1:
         problems.append("holdout must be at least 0 and below 1")
+    if config.loss not in LOSSES:
+        problems.append(f"loss must be one of {', '.join(LOSSES)}")
+    if config.output not in OUTPUTS:
+        problems.append(f"output must be one of {', '.join(OUTPUTS)}")
+    if not config.temperature > 0:
+        problems.append("temperature must be positive")
+    if not 0 <= config.label_smoothing < 0.5:
+        problems.append("label_smoothing must be at least 0 and below 0.5")
+    if config.instance_noise < 0 or config.gp_weight < 0:
+        problems.append("instance_noise and gp_weight must not be negative")
     if not config.lr > 0:
         problems.append("lr must be positive")
     if config.device not in _DEVICES:

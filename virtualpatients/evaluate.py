@@ -21,9 +21,19 @@ class SequenceSet:
     indices: np.ndarray
     alphabet: str
     origin: str
+    labels: list[str] | None = None
 
     def subset(self, rows: np.ndarray, origin: str) -> SequenceSet:
-        return SequenceSet([self.ids[i] for i in rows], self.indices[rows], self.alphabet, origin)
+        labels = None if self.labels is None else [self.labels[i] for i in rows]
+        return SequenceSet([self.ids[i] for i in rows], self.indices[rows], self.alphabet, origin, labels)
+
+    def of_class(self, label: str) -> SequenceSet:
+        if self.labels is None:
+            raise InputError(f"{self.origin}: no labels, so no class {label!r}")
+        rows = np.flatnonzero(np.asarray(self.labels) == label)
+        if not rows.size:
+            raise InputError(f"{self.origin}: no sequence of class {label!r} (classes: {sorted(set(self.labels))})")
+        return self.subset(rows, f"{self.origin}, class {label}")
 
 
 @dataclass
@@ -33,19 +43,24 @@ class Evaluation:
 
 
 def from_cohort(cohort: Cohort, origin: str) -> SequenceSet:
-    return SequenceSet(cohort.ids, cohort.indices, cohort.alphabet, origin)
+    return SequenceSet(cohort.ids, cohort.indices, cohort.alphabet, origin, cohort.labels)
 
 
-def read_set(path: Path, length_policy: str = "error", min_records: int = 1) -> SequenceSet:
-    return from_cohort(read_cohort([path], length_policy, min_records=min_records), str(path))
+def read_set(path: Path, length_policy: str = "error", min_records: int = 1, label_key: str = "label") -> SequenceSet:
+    return from_cohort(read_cohort([path], length_policy, min_records=min_records, label_key=label_key), str(path))
 
 
-def training_sets(run_metadata: dict[str, Any], length_policy: str) -> tuple[SequenceSet, SequenceSet | None, list[str]]:
-    """Re-read a run's training files and split off its recorded held-out rows."""
+def training_sets(run_metadata: dict[str, Any], config) -> tuple[SequenceSet, SequenceSet | None, list[str]]:
+    """Re-read a run's training files (with its labels) and split off its recorded held-out rows."""
     files = run_metadata.get("training_files") or []
     if not files:
         raise InputError("the run records no training files; pass --real FILE")
-    cohort = read_cohort([Path(f["path"]) for f in files], length_policy)
+    cohort = read_cohort(
+        [Path(f["path"]) for f in files],
+        config.length_policy,
+        label_key=config.label_key,
+        labels_from_files=bool(run_metadata.get("labels_from_files")),
+    )
     warnings = [
         f"{source.path} changed since training (sha256 differs)"
         for source, recorded in zip(cohort.sources, files)

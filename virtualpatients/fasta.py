@@ -35,6 +35,7 @@ class Cohort:
     alphabet: str
     sources: list[SourceFile]
     warnings: list[str] = field(default_factory=list)
+    labels: list[str] | None = None  # one class per record, or None (unconditional)
 
     @property
     def length(self) -> int:
@@ -124,8 +125,41 @@ def _fit_lengths(records: list[_Record], policy: str) -> tuple[list[bytes], bool
     )
 
 
-def read_cohort(paths: list[Path], length_policy: str = "error", min_records: int = 2) -> Cohort:
-    """Read, validate and encode FASTA files into one equal-length cohort."""
+def _label_of(record: _Record, key: str) -> str | None:
+    prefix = f"{key}="
+    for token in record.description.split()[1:]:
+        if token.startswith(prefix) and len(token) > len(prefix):
+            return token[len(prefix) :]
+    return None
+
+
+def _labels(records: list[_Record], key: str | None, from_files: bool) -> list[str] | None:
+    """Classes from the file names, or from a key=VALUE token; all records or none must carry one."""
+    if from_files:
+        return [record.path.name.split(".")[0] for record in records]
+    if not key:
+        return None
+    labels = [_label_of(record, key) for record in records]
+    missing = [record for record, label in zip(records, labels) if label is None]
+    if len(missing) == len(records):
+        return None
+    if missing:
+        first = missing[0]
+        raise InputError(
+            f"{first.path}: record '{first.id}' has no {key}=VALUE label while {len(records) - len(missing)} "
+            f"records have one ({len(missing)} without)"
+        )
+    return labels  # type: ignore[return-value]
+
+
+def read_cohort(
+    paths: list[Path],
+    length_policy: str = "error",
+    min_records: int = 2,
+    label_key: str | None = None,
+    labels_from_files: bool = False,
+) -> Cohort:
+    """Read, validate and encode FASTA files into one equal-length cohort, with classes if any."""
     if length_policy not in LENGTH_POLICIES:
         raise InputError(f"unknown length policy {length_policy!r}; choose from {', '.join(LENGTH_POLICIES)}")
     if not paths:
@@ -155,6 +189,7 @@ def read_cohort(paths: list[Path], length_policy: str = "error", min_records: in
         alphabet=alphabet,
         sources=sources,
         warnings=warnings,
+        labels=_labels(records, label_key, labels_from_files),
     )
 
 

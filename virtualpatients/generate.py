@@ -15,29 +15,61 @@ from .fasta import format_fasta
 DEFAULT_CHUNK = 4096
 
 
+def default_sampling(run: LoadedRun) -> bool:
+    """A model trained on Gumbel samples is decoded by sampling; the others by argmax."""
+    return run.config.output == "gumbel"
+
+
+def class_index(run: LoadedRun, label: str | None) -> int | None:
+    if label is None:
+        return None
+    if not run.classes:
+        raise InputError(f"--label {label}: this model was trained without labels")
+    if label not in run.classes:
+        raise InputError(f"unknown label {label!r}; this model knows: {', '.join(run.classes)}")
+    return run.classes.index(label)
+
+
 @torch.inference_mode()
 def generate_indices(
-    run: LoadedRun, n: int, seed: int = 0, batch_size: int = DEFAULT_CHUNK, sample: bool = False
-) -> Iterator[np.ndarray]:
-    """Yield (chunk, L) uint8 index arrays, n rows in all, the last chunk partial."""
+    run: LoadedRun,
+    n: int,
+    seed: int = 0,
+    batch_size: int = DEFAULT_CHUNK,
+    sample: bool = False,
+    label: str | None = None,
+) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+    """Yield ((chunk, L) uint8 indices, class indices or None), n rows in all, the last chunk partial.
+
+    A conditional model without a label draws classes in the training data's proportions.
+    """
     if n < 0:
         raise InputError("-n must be zero or more")
     if batch_size < 1:
         raise InputError("--batch-size must be at least 1")
+    fixed_class = class_index(run, label)
     device = next(run.generator.parameters()).device
     rng = torch.Generator(device=device)
     rng.manual_seed(seed)
+    weights = torch.tensor(run.class_counts or [1], dtype=torch.float, device=device)
     done = 0
     while done < n:
         size = min(batch_size, n - done)
         noise = torch.randn(size, run.spec.noise_dim, device=device, generator=rng)
-        logits = run.generator(noise)
+        classes = None
+        if run.spec.n_classes:
+            if fixed_class is None:
+                classes = torch.multinomial(weights, size, replacement=True, generator=rng)
+            else:
+                classes = torch.full((size,), fixed_class, dtype=torch.long, device=device)
+        logits = run.generator(noise, classes)
         if sample:
             # Gumbel-max: argmax(logits + Gumbel noise) is a draw from softmax(logits), no softmax needed.
             uniform = torch.rand(logits.shape, device=device, generator=rng).clamp_(1e-12, 1.0)
             logits = logits - torch.log(-torch.log(uniform))
         # argmax of the logits equals argmax of the softmax, so the softmax is skipped.
-        yield logits.argmax(dim=-1).to(torch.uint8).cpu().numpy()
+        indices = logits.argmax(dim=-1).to(torch.uint8).cpu().numpy()
+        yield indices, None if classes is None else classes.cpu().numpy()
         done += size
 
 
@@ -46,14 +78,22 @@ def generate_fasta(
     n: int,
     seed: int = 0,
     batch_size: int = DEFAULT_CHUNK,
-    sample: bool = False,
+    sample: bool | None = None,
+    label: str | None = None,
     prefix: str = "vp_",
+    extra: str = "",
 ) -> Iterator[bytes]:
-    """Yield FASTA text chunk by chunk; record ids are prefix + a 6-digit (or longer) counter."""
-    description = f"model={run.path.name} seed={seed} decode={'sample' if sample else 'argmax'}"
+    """Yield FASTA text chunk by chunk; ids are prefix + a 6-digit (or longer) counter, the
+    description names the run, seed, decoding and (conditional models) label=VALUE."""
+    sample = default_sampling(run) if sample is None else sample
+    description = f"model={run.path.name} seed={seed} decode={'sample' if sample else 'argmax'}{extra}"
     width = max(6, len(str(n)))
     number = 0
-    for indices in generate_indices(run, n, seed, batch_size, sample):
+    for indices, classes in generate_indices(run, n, seed, batch_size, sample, label):
         ids = [f"{prefix}{i:0{width}d}" for i in range(number + 1, number + len(indices) + 1)]
         number += len(indices)
-        yield format_fasta(ids, [description] * len(ids), decode(indices, run.alphabet))
+        if classes is None:
+            descriptions = [description] * len(ids)
+        else:
+            descriptions = [f"{description} label={run.classes[c]}" for c in classes]
+        yield format_fasta(ids, descriptions, decode(indices, run.alphabet))

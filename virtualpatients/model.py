@@ -1,4 +1,4 @@
-"""MLP generator and discriminator over flattened one-hot sequences (L x C)."""
+"""MLP generator and discriminator over flattened one-hot sequences (L x C), optionally conditional."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm as spectral_normalised
 
 
 @dataclass(frozen=True)
@@ -17,49 +18,67 @@ class ModelSpec:
     noise_dim: int
     hidden: tuple[int, ...]
     leaky_slope: float = 0.2
+    n_classes: int = 0
+    spectral_norm: bool = False
 
 
-def _mlp(widths: list[int], slope: float) -> nn.Sequential:
+def _mlp(widths: list[int], slope: float, final_activation: bool = False, normalise: bool = False) -> nn.Sequential:
     layers: list[nn.Module] = []
     for i, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:])):
-        layers.append(nn.Linear(fan_in, fan_out))
-        if i < len(widths) - 2:
+        linear = nn.Linear(fan_in, fan_out)
+        layers.append(spectral_normalised(linear) if normalise else linear)
+        if final_activation or i < len(widths) - 2:
             layers.append(nn.LeakyReLU(slope))
     return nn.Sequential(*layers)
 
 
 class Generator(nn.Module):
-    """Noise -> hidden layers -> L x C logits; a softmax per position gives base probabilities."""
+    """Noise (+ one-hot class) -> hidden layers -> L x C logits; a softmax per position gives base
+    probabilities."""
 
     def __init__(self, spec: ModelSpec):
         super().__init__()
         self.spec = spec
-        self.net = _mlp([spec.noise_dim, *spec.hidden, spec.length * spec.n_channels], spec.leaky_slope)
+        self.net = _mlp(
+            [spec.noise_dim + spec.n_classes, *spec.hidden, spec.length * spec.n_channels], spec.leaky_slope
+        )
 
-    def forward(self, noise: torch.Tensor) -> torch.Tensor:
+    def forward(self, noise: torch.Tensor, classes: torch.Tensor | None = None) -> torch.Tensor:
+        if self.spec.n_classes:
+            noise = torch.cat([noise, nn.functional.one_hot(classes, self.spec.n_classes).to(noise.dtype)], dim=1)
         return self.net(noise).view(-1, self.spec.length, self.spec.n_channels)
 
-    def probabilities(self, noise: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self(noise), dim=-1)
+    def probabilities(self, noise: torch.Tensor, classes: torch.Tensor | None = None) -> torch.Tensor:
+        return torch.softmax(self(noise, classes), dim=-1)
 
 
 class Discriminator(nn.Module):
-    """Flattened L x C -> hidden layers -> one logit.
+    """Flattened L x C -> hidden layers -> features -> one logit (or critic value).
 
-    The sigmoid of the logit is D(x), the probability that x is real; the training loss applies it
-    inside binary_cross_entropy_with_logits, the numerically stable form of log(sigmoid(.)).
+    With classes it is a projection discriminator (Miyato & Koyama 2018): the logit adds the inner
+    product of a class embedding with the features, so the class cannot be ignored the way a label
+    concatenated to the input can. The sigmoid of the logit is D(x), the probability that x is
+    real; the gan loss applies it inside binary_cross_entropy_with_logits, the stable form.
     """
 
     def __init__(self, spec: ModelSpec):
         super().__init__()
         self.spec = spec
-        self.net = _mlp([spec.length * spec.n_channels, *reversed(spec.hidden), 1], spec.leaky_slope)
+        widths = [spec.length * spec.n_channels, *reversed(spec.hidden)]
+        self.features = _mlp(widths, spec.leaky_slope, final_activation=True, normalise=spec.spectral_norm)
+        head = nn.Linear(widths[-1], 1)
+        self.head = spectral_normalised(head) if spec.spectral_norm else head
+        self.embedding = nn.Embedding(spec.n_classes, widths[-1]) if spec.n_classes else None
 
-    def forward(self, sequences: torch.Tensor) -> torch.Tensor:
-        return self.net(sequences.reshape(sequences.shape[0], -1)).squeeze(-1)
+    def forward(self, sequences: torch.Tensor, classes: torch.Tensor | None = None) -> torch.Tensor:
+        features = self.features(sequences.reshape(sequences.shape[0], -1))
+        logit = self.head(features).squeeze(-1)
+        if self.embedding is not None:
+            logit = logit + (self.embedding(classes) * features).sum(dim=1)
+        return logit
 
-    def probability(self, sequences: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self(sequences))
+    def probability(self, sequences: torch.Tensor, classes: torch.Tensor | None = None) -> torch.Tensor:
+        return torch.sigmoid(self(sequences, classes))
 
 
 def build_models(spec: ModelSpec) -> tuple[Generator, Discriminator]:

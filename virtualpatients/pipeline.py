@@ -18,23 +18,44 @@ from .errors import InputError
 from .fasta import Cohort
 
 
-def holdout_split(n_sequences: int, fraction: float, seed: int) -> np.ndarray:
-    """Sorted row numbers of a seeded held-out split; at least one row, at least two left to train."""
+def holdout_split(n_sequences: int, fraction: float, seed: int, labels: list[str] | None = None) -> np.ndarray:
+    """Sorted row numbers of a seeded held-out split, stratified by class when there are labels."""
     if fraction <= 0:
         return np.zeros(0, dtype=np.int64)
-    size = int(round(fraction * n_sequences))
-    if size < 1 or n_sequences - size < 2:
+    rng = np.random.default_rng(seed)
+    groups = [np.arange(n_sequences)] if labels is None else [
+        np.flatnonzero(np.asarray(labels) == label) for label in sorted(set(labels))
+    ]
+    held = [rng.permutation(group)[: int(round(fraction * len(group)))] for group in groups]
+    held_rows = np.sort(np.concatenate(held))
+    if held_rows.size < 1 or n_sequences - held_rows.size < 2:
         raise InputError(f"--holdout {fraction} leaves no usable split of {n_sequences} sequences")
-    return np.sort(np.random.default_rng(seed).permutation(n_sequences)[:size])
+    return held_rows
 
 
-def train_run(cohort: Cohort, config: TrainConfig, run_dir: Path, console: Console, quiet: bool = False):
+def class_indices(labels: list[str] | None) -> tuple[list[str], np.ndarray | None]:
+    """Sorted class names and each record's class index."""
+    if labels is None:
+        return [], None
+    names = sorted(set(labels))
+    if len(names) < 2:
+        raise InputError(f"labels: only one class ({names[0]}); a conditional model needs two or more")
+    lookup = {name: i for i, name in enumerate(names)}
+    return names, np.array([lookup[label] for label in labels], dtype=np.int64)
+
+
+def train_run(
+    cohort: Cohort, config: TrainConfig, run_dir: Path, console: Console, quiet: bool = False,
+    labels_from_files: bool = False,
+):
     """Train on a cohort (less its held-out split) with a progress bar, save the run, remember it."""
     from .checkpoint import remember_last_run, save_run
     from .train import train
 
-    held = holdout_split(len(cohort), config.holdout, config.seed)
+    held = holdout_split(len(cohort), config.holdout, config.seed, cohort.labels)
     training_rows = np.setdiff1d(np.arange(len(cohort)), held)
+    names, class_of = class_indices(cohort.labels)
+    training_classes = None if class_of is None else class_of[training_rows]
     progress = Progress(
         TextColumn("[bold]train"),
         BarColumn(),
@@ -54,11 +75,13 @@ def train_run(cohort: Cohort, config: TrainConfig, run_dir: Path, console: Conso
                 return
             stats = (
                 f"loss_D {row['loss_d']:.3f} loss_G {row['loss_g']:.3f} "
-                f"D(real) {row['d_real']:.3f} D(fake) {row['d_fake']:.3f}"
+                f"D(real) {row['d_real']:.3f} D(fake) {row['d_fake']:.3f} distinct {row['distinct_probe']:.2f}"
             )
             progress.update(task, completed=step, stats=stats)
 
-        result = train(cohort.indices[training_rows], len(cohort.alphabet), config, on_progress)
+        result = train(
+            cohort.indices[training_rows], len(cohort.alphabet), config, on_progress, training_classes, len(names)
+        )
     for message in result.warnings:
         console.print(f"[yellow]warning:[/] {message}", highlight=False)
     metadata = {
@@ -75,7 +98,10 @@ def train_run(cohort: Cohort, config: TrainConfig, run_dir: Path, console: Conso
         "wall_time_s": round(result.wall_time_s, 3),
         "ms_per_step": round(1000 * result.wall_time_s / config.steps, 3),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "labels": None,
+        "classes": names,
+        "class_counts": [] if training_classes is None else np.bincount(training_classes, minlength=len(names)).tolist(),
+        "labels_from_files": labels_from_files,
+        "label_key": None if labels_from_files else config.label_key,
     }
     save_run(run_dir, result.generator, result.discriminator, config, result.history, metadata)
     remember_last_run(run_dir)
@@ -106,11 +132,13 @@ def evaluation_inputs(
     n: int,
     model: Path | None,
     seed: int,
-    sample: bool,
+    sample: bool | None,
     length_policy: str,
+    label: str | None = None,
 ):
     """Generated, real and held-out sets for `vp evaluate` and `vp report`: files where given,
-    otherwise N sequences from the model and the model's own training and held-out split."""
+    otherwise N sequences from the model and the model's own training and held-out split.
+    With a label, every set is cut to that class and the model generates that class."""
     from .evaluate import SequenceSet, read_set, training_sets
 
     warnings: list[str] = []
@@ -120,22 +148,47 @@ def evaluation_inputs(
         from .checkpoint import load_run, resolve_run_dir
 
         run = load_run(resolve_run_dir(model))
+    label_key = run.config.label_key if run is not None else "label"
     if real is not None:
-        real_set = read_set(real, length_policy, min_records=2)
+        real_set = read_set(real, length_policy, min_records=2, label_key=label_key)
     else:
-        real_set, held_set, warnings = training_sets(run.metadata, run.config.length_policy)
+        real_set, held_set, warnings = training_sets(run.metadata, run.config)
     if holdout is not None:
-        held_set = read_set(holdout, length_policy, min_records=2)
+        held_set = read_set(holdout, length_policy, min_records=2, label_key=label_key)
     if generated is not None:
-        generated_set = read_set(generated, length_policy)
+        generated_set = read_set(generated, length_policy, label_key=label_key)
     else:
-        from .generate import generate_indices
+        from .generate import default_sampling, generate_indices
 
-        chunks = list(generate_indices(run, n, seed, sample=sample))
-        indices = np.concatenate(chunks) if chunks else np.zeros((0, run.spec.length), np.uint8)
+        sample = default_sampling(run) if sample is None else sample
+        chunks = list(generate_indices(run, n, seed, sample=sample, label=label))
+        indices = np.concatenate([c for c, _ in chunks]) if chunks else np.zeros((0, run.spec.length), np.uint8)
+        labels = [run.classes[c] for _, classes in chunks for c in classes] if run.classes else None
         ids = [f"vp_{i:06d}" for i in range(1, n + 1)]
-        generated_set = SequenceSet(ids, indices, run.alphabet, f"{n} generated by {run.path}")
+        generated_set = SequenceSet(ids, indices, run.alphabet, f"{n} generated by {run.path}", labels)
+    if label is not None:
+        generated_set, real_set = generated_set.of_class(label), real_set.of_class(label)
+        held_set = None if held_set is None else held_set.of_class(label)
     return generated_set, real_set, held_set, warnings, run
+
+
+def run_utility(run, real_set, held_set, sample: bool | None, seeds: int = 5) -> dict:
+    """Classifier utility of balancing, trained on the run's training split, tested on its hold-out."""
+    from .generate import default_sampling, generate_indices
+    from .utility import utility
+
+    if run is None or not run.classes:
+        raise InputError("--utility needs a conditional model (trained on labelled records)")
+    if held_set is None or held_set.labels is None:
+        raise InputError("--utility needs a labelled held-out set: train with --holdout 0.2 or pass --holdout FILE")
+    decode_by_sampling = default_sampling(run) if sample is None else sample
+
+    def generate(label: str, n: int, seed: int) -> np.ndarray:
+        return np.concatenate([c for c, _ in generate_indices(run, n, seed, sample=decode_by_sampling, label=label)])
+
+    return utility(
+        real_set.indices, real_set.labels, held_set.indices, held_set.labels, len(real_set.alphabet), generate, seeds
+    )
 
 
 def read_reference(path: Path | None, alphabet: str) -> np.ndarray | None:

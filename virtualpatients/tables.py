@@ -95,3 +95,30 @@ def evaluation_table(report: dict[str, Any]) -> Table:
         table.add_row("BLAST identity, median", f"{blast['median_identity']:.2f}%", "")
         table.add_row("BLAST queries without hit", str(blast["no_hit"]), "")
     return table
+
+
+def utility_table(result: dict[str, Any]) -> Table:
+    table = Table(
+        title=f"classifier utility: logistic regression, tested on {result['n_test']} held-out real "
+        f"(minority {result['minority']}, {result['seeds']} seeds)",
+        header_style="bold",
+    )
+    table.add_column("training data")
+    table.add_column("balanced accuracy", justify="right")
+    table.add_column(f"F1 of {result['minority']}", justify="right")
+    for value in result.values():
+        if isinstance(value, dict) and "label" in value:
+            accuracy, f1 = value["balanced_accuracy"], value["minority_f1"]
+            table.add_row(
+                value["label"], f"{accuracy['mean']:.3f} ± {accuracy['sd']:.3f}", f"{f1['mean']:.3f} ± {f1['sd']:.3f}"
+            )
+    return table
+
+
+def balance_table(counts: dict[str, int], generated: dict[str, int]) -> Table:
+    table = Table(title="vp balance", header_style="bold")
+    for column in ("class", "real (before)", "generated", "after"):
+        table.add_column(column, justify="left" if column == "class" else "right")
+    for label, count in counts.items():
+        table.add_row(label, str(count), str(generated[label]), str(count + generated[label]))
+    return table

@@ -1,4 +1,4 @@
-"""The GAN training loop: minimax loss with the non-saturating generator objective."""
+"""The GAN training loop: minimax (non-saturating) or Wasserstein-GP losses, optionally conditional."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from .config import TrainConfig
 from .errors import InputError, VPError
 from .model import Discriminator, Generator, ModelSpec, build_models
 
-HISTORY_FIELDS = ("step", "loss_d", "loss_g", "d_real", "d_fake", "acc_real", "acc_fake")
+HISTORY_FIELDS = ("step", "loss_d", "loss_g", "d_real", "d_fake", "acc_real", "acc_fake", "distinct_probe")
+PROBE_SIZE = 256
+COLLAPSE_THRESHOLD = 0.05
 
 
 @dataclass
@@ -39,7 +41,7 @@ def select_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _adam(params, config: TrainConfig, device: torch.device) -> torch.optim.Adam:
+def _adam(params, config: TrainConfig) -> torch.optim.Adam:
     # The fused kernel updates all parameters in one pass instead of a Python loop of small ops.
     try:
         return torch.optim.Adam(params, lr=config.lr, betas=(config.beta1, config.beta2), fused=True)
@@ -47,13 +49,47 @@ def _adam(params, config: TrainConfig, device: torch.device) -> torch.optim.Adam
         return torch.optim.Adam(params, lr=config.lr, betas=(config.beta1, config.beta2))
 
 
+def gumbel_noise(shape: torch.Size, device: torch.device, rng: torch.Generator) -> torch.Tensor:
+    uniform = torch.rand(shape, device=device, generator=rng).clamp_(1e-10, 1.0)
+    return -torch.log(-torch.log(uniform))
+
+
+def generator_output(
+    logits: torch.Tensor, config: TrainConfig, rng: torch.Generator, gumbel: torch.Tensor | None = None
+) -> torch.Tensor:
+    """What the discriminator sees: soft probabilities, or hard one-hot with straight-through
+    gradients, so the discriminator cannot tell generated from real by softness alone."""
+    if config.output == "softmax":
+        return torch.softmax(logits, dim=-1)
+    if config.output == "gumbel":
+        if gumbel is None:
+            gumbel = gumbel_noise(logits.shape, logits.device, rng)
+        soft = torch.softmax((logits + gumbel) / config.temperature, dim=-1)
+    else:
+        soft = torch.softmax(logits, dim=-1)
+    hard = F.one_hot(soft.argmax(dim=-1), logits.shape[-1]).to(soft.dtype)
+    return hard - soft.detach() + soft
+
+
+def gradient_penalty(
+    discriminator: Discriminator, real: torch.Tensor, fake: torch.Tensor, classes, rng: torch.Generator
+) -> torch.Tensor:
+    """(||grad D(x)|| - 1)^2 at random points between real and generated (Gulrajani et al. 2017)."""
+    alpha = torch.rand(real.shape[0], 1, 1, device=real.device, generator=rng)
+    mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+    (gradient,) = torch.autograd.grad(discriminator(mixed, classes).sum(), mixed, create_graph=True)
+    return ((gradient.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
 def train(
     indices: np.ndarray,
     n_channels: int,
     config: TrainConfig,
     on_progress: Callable[[int, dict[str, float] | None], None] | None = None,
+    labels: np.ndarray | None = None,
+    n_classes: int = 0,
 ) -> TrainResult:
-    """Train a GAN on (N, L) channel indices; returns the networks and the logged history."""
+    """Train on (N, L) channel indices (and class indices 0..n_classes-1 when conditional)."""
     n_sequences, length = indices.shape
     if n_sequences < 2:
         raise InputError(f"need at least 2 sequences to train, found {n_sequences}")
@@ -62,65 +98,91 @@ def train(
     if batch_size > n_sequences:
         warnings.append(f"batch size {batch_size} is larger than the data set; using {n_sequences}")
         batch_size = n_sequences
+    wasserstein = config.loss == "wgan-gp"
 
     device = select_device(config.device)
     torch.manual_seed(config.seed)
     rng = torch.Generator(device=device)
     rng.manual_seed(config.seed)
 
-    spec = ModelSpec(length, n_channels, config.noise_dim, tuple(config.hidden), config.leaky_slope)
+    spec = ModelSpec(
+        length, n_channels, config.noise_dim, tuple(config.hidden), config.leaky_slope, n_classes, config.spectral_norm
+    )
     generator, discriminator = build_models(spec)
     generator.to(device).train()
     discriminator.to(device).train()
-    opt_g = _adam(generator.parameters(), config, device)
-    opt_d = _adam(discriminator.parameters(), config, device)
+    opt_g = _adam(generator.parameters(), config)
+    opt_d = _adam(discriminator.parameters(), config)
 
     # Data stays on the device as compact indices; one-hot happens per batch.
     data = torch.as_tensor(indices, dtype=torch.long, device=device)
-    ones = torch.ones(batch_size, device=device)
-    zeros = torch.zeros(batch_size, device=device)
+    classes = torch.as_tensor(labels, dtype=torch.long, device=device) if n_classes else None
+    real_target = torch.full((batch_size,), 1.0 - config.label_smoothing, device=device)
+    ones, zeros = torch.ones(batch_size, device=device), torch.zeros(batch_size, device=device)
+    probe_noise = torch.randn(PROBE_SIZE, config.noise_dim, device=device, generator=rng)
+    probe_classes = torch.arange(PROBE_SIZE, device=device) % n_classes if n_classes else None
+    probe_gumbel = gumbel_noise(torch.Size((PROBE_SIZE, length, n_channels)), device, rng)
     history: list[dict[str, float]] = []
     started = time.perf_counter()
 
+    def batch() -> tuple[torch.Tensor, torch.Tensor | None]:
+        rows = torch.randint(0, n_sequences, (batch_size,), device=device, generator=rng)
+        return F.one_hot(data[rows], n_channels).to(torch.float32), None if classes is None else classes[rows]
+
+    def blur(x: torch.Tensor, step: int) -> torch.Tensor:
+        sigma = config.instance_noise * (1 - step / config.steps)
+        if sigma <= 0:
+            return x
+        return x + sigma * torch.randn(x.shape, device=device, generator=rng)
+
     for step in range(1, config.steps + 1):
-        batch = data[torch.randint(0, n_sequences, (batch_size,), device=device, generator=rng)]
-        real = F.one_hot(batch, n_channels).to(torch.float32)
+        for _ in range(config.critic_steps):
+            real, real_classes = batch()
+            noise = torch.randn(batch_size, config.noise_dim, device=device, generator=rng)
+            with torch.no_grad():
+                fake = generator_output(generator(noise, real_classes), config, rng)
+            real, fake = blur(real, step), blur(fake, step)
+            logit_real = discriminator(real, real_classes)
+            logit_fake = discriminator(fake, real_classes)
+            if wasserstein:
+                penalty = gradient_penalty(discriminator, real, fake, real_classes, rng)
+                loss_d = logit_fake.mean() - logit_real.mean() + config.gp_weight * penalty
+            else:
+                loss_d = F.binary_cross_entropy_with_logits(
+                    logit_real, real_target
+                ) + F.binary_cross_entropy_with_logits(logit_fake, zeros)
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+
+        # The generator's classes follow the data's class frequencies (labels of random rows).
+        _, fake_classes = batch() if n_classes else (None, None)
         noise = torch.randn(batch_size, config.noise_dim, device=device, generator=rng)
-        fake = generator.probabilities(noise)
-
-        logit_real = discriminator(real)
-        logit_fake = discriminator(fake.detach())
-        loss_d = F.binary_cross_entropy_with_logits(logit_real, ones) + F.binary_cross_entropy_with_logits(
-            logit_fake, zeros
-        )
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
-
-        # Non-saturating generator loss: maximise log D(G(z)) rather than minimise log(1 - D(G(z))),
-        # whose gradient vanishes while the discriminator still wins easily.
-        loss_g = F.binary_cross_entropy_with_logits(discriminator(fake), ones)
+        score = discriminator(blur(generator_output(generator(noise, fake_classes), config, rng), step), fake_classes)
+        # Non-saturating loss: maximise log D(G(z)) rather than minimise log(1 - D(G(z))), whose
+        # gradient vanishes while the discriminator wins easily. WGAN: maximise the critic's score.
+        loss_g = -score.mean() if wasserstein else F.binary_cross_entropy_with_logits(score, ones)
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
 
         row = None
         if step % config.log_every == 0 or step == config.steps or step == 1:
+            row = _log_row(step, loss_d, loss_g, logit_real, logit_fake, wasserstein)
             with torch.no_grad():
-                stats = torch.stack(
-                    [
-                        loss_d.detach(),
-                        loss_g.detach(),
-                        torch.sigmoid(logit_real).mean(),
-                        torch.sigmoid(logit_fake).mean(),
-                        (logit_real > 0).float().mean(),
-                        (logit_fake < 0).float().mean(),
-                    ]
-                ).tolist()
-            row = {"step": step, **dict(zip(HISTORY_FIELDS[1:], stats))}
+                probe = generator(probe_noise, probe_classes)
+                if config.output == "gumbel":
+                    probe = probe + probe_gumbel
+                distinct = torch.unique(probe.argmax(dim=-1), dim=0).shape[0]
+            row["distinct_probe"] = distinct / PROBE_SIZE
             history.append(row)
-            if not all(np.isfinite(v) for v in stats[:2]):
-                raise VPError(f"training diverged at step {step}: non-finite loss")
+            if not all(np.isfinite(v) for v in row.values()):
+                raise VPError(f"training diverged at step {step}: non-finite loss or score")
+            late = step >= config.steps // 10
+            if late and row["distinct_probe"] < COLLAPSE_THRESHOLD and not any("collapse" in w for w in warnings):
+                warnings.append(
+                    f"mode collapse at step {step}: {distinct} distinct sequences in a probe batch of {PROBE_SIZE}"
+                )
         if on_progress is not None:
             on_progress(step, row)
 
@@ -136,3 +198,25 @@ def train(
         wall_time_s=time.perf_counter() - started,
         warnings=warnings,
     )
+
+
+def _log_row(step, loss_d, loss_g, logit_real, logit_fake, wasserstein: bool) -> dict[str, float]:
+    """One history row; the only place that synchronises with the device."""
+    with torch.no_grad():
+        if wasserstein:
+            real_score, fake_score = logit_real.mean(), logit_fake.mean()
+            # Accuracy of the critic thresholded halfway between its mean real and fake scores.
+            middle = (real_score + fake_score) / 2
+            values = [real_score, fake_score, (logit_real > middle).float().mean(), (logit_fake < middle).float().mean()]
+        else:
+            values = [
+                torch.sigmoid(logit_real).mean(),
+                torch.sigmoid(logit_fake).mean(),
+                (logit_real > 0).float().mean(),
+                (logit_fake < 0).float().mean(),
+            ]
+        stats = torch.stack([loss_d.detach(), loss_g.detach(), *values]).tolist()
+    row = {"step": step, **dict(zip(HISTORY_FIELDS[1:7], stats))}
+    if wasserstein:
+        row["wasserstein"] = row["d_real"] - row["d_fake"]
+    return row

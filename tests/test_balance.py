@@ -1,0 +1,131 @@
+"""Conditional generation, the WGAN-GP loss, vp balance and the utility comparison."""
+
+from collections import Counter
+
+import numpy as np
+import pytest
+from Bio import SeqIO
+
+from conftest import PATTERN_AT, PATTERNS
+from test_cli import vp
+from virtualpatients.balance import plan_counts
+from virtualpatients.config import TrainConfig
+from virtualpatients.errors import InputError
+from virtualpatients.fasta import read_cohort
+from virtualpatients.pipeline import class_indices, holdout_split
+from virtualpatients.train import train
+from virtualpatients.utility import smote, utility
+
+FAST = ["--hidden", "64", "--noise-dim", "8", "--batch-size", "32", "--device", "cpu", "--lr", "0.002"]
+
+
+def pattern_share(records, label):
+    return np.mean([str(r.seq)[PATTERN_AT : PATTERN_AT + 6] == PATTERNS[label] for r in records])
+
+
+def test_labels_are_read_from_descriptions_or_file_names(two_class_cohort, tmp_path):
+    cohort = read_cohort([two_class_cohort], label_key="label")
+    assert Counter(cohort.labels) == {"common": 60, "rare": 20}
+    assert read_cohort([two_class_cohort], label_key="other").labels is None
+    by_file = read_cohort([two_class_cohort], labels_from_files=True)
+    assert set(by_file.labels) == {"two_class"}
+    partial = tmp_path / "partial.fasta"
+    partial.write_text(">a label=x\nACGT\n>b\nACGT\n")
+    with pytest.raises(InputError, match="record 'b' has no label=VALUE"):
+        read_cohort([partial], label_key="label")
+    with pytest.raises(InputError, match="only one class"):
+        class_indices(["x", "x"])
+
+
+def test_holdout_is_stratified_by_class():
+    labels = ["a"] * 80 + ["b"] * 20
+    held = holdout_split(100, 0.2, 0, labels)
+    assert Counter(labels[i] for i in held) == {"a": 16, "b": 4}
+
+
+def test_conditional_generation_follows_the_label(two_class_cohort, tmp_path):
+    trained = vp("train", str(two_class_cohort), *FAST, "--steps", "300", "--output", "hard", cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr.decode()
+    for label in PATTERNS:
+        result = vp("generate", "-n", "100", "--label", label, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr.decode()
+        (tmp_path / f"{label}.fasta").write_bytes(result.stdout)
+        records = list(SeqIO.parse(tmp_path / f"{label}.fasta", "fasta"))
+        assert all(f"label={label}" in r.description for r in records)
+        # Chance (uniform bases) would give 4**-6; a model ignoring the label about 0.75 or 0.25.
+        assert pattern_share(records, label) > 0.95
+    unknown = vp("generate", "-n", "2", "--label", "nope", cwd=tmp_path)
+    assert unknown.returncode == 2 and b"common, rare" in unknown.stderr
+
+    balanced = vp("balance", str(two_class_cohort), "-o", "balanced.fasta", "--model", vp_run(tmp_path), cwd=tmp_path)
+    assert balanced.returncode == 0, balanced.stderr.decode()
+    records = list(SeqIO.parse(tmp_path / "balanced.fasta", "fasta"))
+    labels = Counter(r.description.split("label=")[1].split()[0] for r in records)
+    assert labels == {"common": 60, "rare": 60} and len(records) == 120
+    synthetic = [r for r in records if "synthetic=1" in r.description]
+    assert len(synthetic) == 40 and all("label=rare" in r.description for r in synthetic)
+    assert b"rare" in balanced.stderr and b"60" in balanced.stderr
+
+
+def vp_run(folder):
+    return (folder / ".vp-last-run").read_text().strip()
+
+
+def test_wgan_gp_trains_with_finite_values(two_class_cohort):
+    cohort = read_cohort([two_class_cohort], label_key="label")
+    _, classes = class_indices(cohort.labels)
+    config = TrainConfig(
+        steps=20, loss="wgan-gp", critic_steps=5, hidden=(32,), noise_dim=8, batch_size=16, device="cpu",
+        log_every=5, output="gumbel", spectral_norm=True, instance_noise=0.1,
+    )
+    result = train(cohort.indices, 4, config, labels=classes, n_classes=2)
+    assert all(np.isfinite(v) for row in result.history for v in row.values())
+    assert "wasserstein" in result.history[-1] and 0 <= result.history[-1]["distinct_probe"] <= 1
+
+
+def test_plan_counts():
+    assert plan_counts({"a": 10, "b": 3}, "equal") == {"a": 0, "b": 7}
+    assert plan_counts({"a": 10, "b": 3}, "8") == {"a": 0, "b": 5}
+    with pytest.raises(InputError):
+        plan_counts({"a": 1}, "lots")
+
+
+def test_smote_stays_on_segments_between_neighbours():
+    rng = np.random.default_rng(0)
+    points = np.array([[0.0, 0.0], [1.0, 0.0], [10.0, 10.0]])
+    new = smote(points, 50, rng, k=1)
+    assert new.shape == (50, 2) and np.all(new[:, 1] >= 0)
+    # The two near points pair with each other: their offspring stay on the segment y = 0.
+    assert np.all(new[new[:, 0] <= 1][:, 1] == 0)
+
+
+def test_utility_on_a_known_answer():
+    # The class is decided by position 0 alone: A = "big", G = "small", other positions are noise.
+    def records(label, n, seed=0):
+        rows = np.random.default_rng(seed).integers(0, 4, (n, 12), dtype=np.uint8)
+        rows[:, 0] = 0 if label == "big" else 3
+        return rows
+
+    train_x = np.vstack([records("big", 60, 1), records("small", 8, 2)])
+    train_y = ["big"] * 60 + ["small"] * 8
+    test_x = np.vstack([records("big", 30, 3), records("small", 10, 4)])
+    test_y = ["big"] * 30 + ["small"] * 10
+
+    def faithful(label, n, seed):
+        return records(label, n, seed + 100)
+
+    def swapped(label, n, seed):  # a generator that mixes the classes up
+        return records("big" if label == "small" else "small", n, seed + 100)
+
+    good = utility(train_x, train_y, test_x, test_y, 4, faithful, seeds=3)
+    assert good["minority"] == "small" and good["seeds"] == 3 and good["n_test"] == 40
+    # 60:8 imbalance costs the plain classifier minority recall; balancing with faithful records fixes it.
+    assert good["a_real"]["minority_f1"]["mean"] < 0.9
+    assert good["b_real_plus_generated"]["minority_f1"]["mean"] == 1.0
+    assert good["c_random_oversampling"]["balanced_accuracy"]["mean"] == 1.0
+    bad = utility(train_x, train_y, test_x, test_y, 4, swapped, seeds=3)
+    assert bad["b_real_plus_generated"]["minority_f1"]["mean"] < good["a_real"]["minority_f1"]["mean"]
+    assert bad["e_generated_only"]["minority_f1"]["mean"] == 0.0
+    # Generated data play no part in (a), (c) and (d).
+    for name in ("a_real", "c_random_oversampling", "d_smote"):
+        assert bad[name] == good[name]
