@@ -142,3 +142,13 @@ def test_read_history_refuses_non_numbers(tmp_path, text):
     path.write_text(text)
     with pytest.raises(InputError, match="line 2"):
         read_history(path)
+
+
+def test_wasserstein_history_plots_the_critic(tmp_path):
+    summary, arrays, history = _inputs()
+    for row in history:
+        row["d_real"], row["d_fake"] = 3.0 + row["step"], -2.0
+        row["wasserstein"] = row["d_real"] - row["d_fake"]
+    write_report(tmp_path, summary, arrays, history)
+    html = (tmp_path / "report.html").read_text()
+    assert "discriminator.png" in _pngs(tmp_path) and "Wasserstein estimate" in html

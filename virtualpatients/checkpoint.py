@@ -130,6 +130,7 @@ def _spec_from(run: dict[str, Any], path: Path) -> ModelSpec:
             leaky_slope=float(model["leaky_slope"]),
             n_classes=int(model.get("n_classes", 0)),
             spectral_norm=bool(model.get("spectral_norm", False)),
+            minibatch_std=bool(model.get("minibatch_std", False)),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise InputError(f"{path}: incomplete model description ({error})") from None

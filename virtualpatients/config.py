@@ -51,6 +51,11 @@ class TrainConfig:
     Gumbel-softmax; generation samples too) or hard (straight-through argmax; generation argmax)."""
     temperature: float = 1.0
     """Gumbel-softmax temperature of the backward pass (gumbel output only)."""
+    data_bias: bool = False
+    """Start the generator at the data: its output bias is set to the log of the training set's
+    per-position base frequencies (and the last layer's weights shrunk), so it begins by drawing
+    each position independently from the cohort, and training only has to learn the dependencies
+    between positions (which variants occur together, how many per patient)."""
     label_smoothing: float = 0.0
     """One-sided label smoothing: real targets become 1 - this (gan loss only)."""
     instance_noise: float = 0.0
@@ -58,6 +63,9 @@ class TrainConfig:
     linearly to 0 over training; blurs the supports of tiny data sets early on."""
     spectral_norm: bool = False
     """Spectral normalisation of the discriminator's linear layers (Miyato et al. 2018)."""
+    minibatch_std: bool = False
+    """Give the discriminator the batch's feature spread as one more input (Karras et al. 2018), so
+    a batch of near-identical sequences (mode collapse) is easy to tell from a real batch."""
     label_key: str = "label"
     """FASTA description key whose value is the class (label=VALUE); classes make a conditional GAN."""
     holdout: float = 0.0

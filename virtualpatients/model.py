@@ -20,6 +20,7 @@ class ModelSpec:
     leaky_slope: float = 0.2
     n_classes: int = 0
     spectral_norm: bool = False
+    minibatch_std: bool = False
 
 
 def _mlp(widths: list[int], slope: float, final_activation: bool = False, normalise: bool = False) -> nn.Sequential:
@@ -66,13 +67,19 @@ class Discriminator(nn.Module):
         self.spec = spec
         widths = [spec.length * spec.n_channels, *reversed(spec.hidden)]
         self.features = _mlp(widths, spec.leaky_slope, final_activation=True, normalise=spec.spectral_norm)
-        head = nn.Linear(widths[-1], 1)
+        head = nn.Linear(widths[-1] + int(spec.minibatch_std), 1)
         self.head = spectral_normalised(head) if spec.spectral_norm else head
         self.embedding = nn.Embedding(spec.n_classes, widths[-1]) if spec.n_classes else None
 
     def forward(self, sequences: torch.Tensor, classes: torch.Tensor | None = None) -> torch.Tensor:
         features = self.features(sequences.reshape(sequences.shape[0], -1))
-        logit = self.head(features).squeeze(-1)
+        if self.spec.minibatch_std:
+            # How much the batch varies, as one more feature (Karras et al. 2018): a collapsed
+            # generator's batch is uniform, which the discriminator can then see and punish.
+            spread = features.std(dim=0, unbiased=False).mean() if len(features) > 1 else features.new_zeros(())
+            logit = self.head(torch.cat([features, spread.expand(len(features), 1)], dim=1)).squeeze(-1)
+        else:
+            logit = self.head(features).squeeze(-1)
         if self.embedding is not None:
             logit = logit + (self.embedding(classes) * features).sum(dim=1)
         return logit

@@ -82,8 +82,6 @@ def train_run(
         result = train(
             cohort.indices[training_rows], len(cohort.alphabet), config, on_progress, training_classes, len(names)
         )
-    for message in result.warnings:
-        console.print(f"[yellow]warning:[/] {message}", highlight=False)
     metadata = {
         "alphabet": cohort.alphabet,
         "length": cohort.length,

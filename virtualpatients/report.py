@@ -244,11 +244,15 @@ def _figures(
     plt: Any, summary: dict[str, Any], arrays: dict[str, np.ndarray], history: list[dict[str, float]]
 ) -> Iterator[tuple[str, str, Any]]:
     """(file, caption, figure or None where inputs are missing), drawn one at a time, each closed in turn."""
+    critic = any("wasserstein" in row for row in history)  # WGAN scores are not probabilities
     plots: list[tuple[str, str, Callable[[], Any]]] = [
-        ("discriminator.png", "Mean discriminator output on real and on generated batches; both approach 1/2 when "
-         "the generator succeeds.", lambda: _plot_history(plt, history, {"d_real": "D(real)", "d_fake": "D(fake)"},
-                                                          "mean D output", "Discriminator output",
-                                                          (0.5, "equilibrium 1/2"))),
+        ("discriminator.png", "Mean critic scores and their difference, the Wasserstein estimate (WGAN-GP)."
+         if critic else "Mean discriminator output on real and on generated batches; both approach 1/2 when "
+         "the generator succeeds.", lambda: _plot_history(
+             plt, history, {"d_real": "critic(real)", "d_fake": "critic(generated)", "wasserstein": "Wasserstein "
+                            "estimate"}, "critic score", "Critic (WGAN-GP)", None) if critic else _plot_history(
+             plt, history, {"d_real": "D(real)", "d_fake": "D(fake)"}, "mean D output", "Discriminator output",
+             (0.5, "equilibrium 1/2"))),
         ("discriminator_accuracy.png", "Discriminator accuracy on real and on generated batches.",
          lambda: _plot_history(plt, history, {"acc_real": "accuracy on real", "acc_fake": "accuracy on generated"},
                                "accuracy", "Discriminator accuracy", (0.5, "chance 1/2"))),

@@ -106,9 +106,12 @@ def train(
     rng.manual_seed(config.seed)
 
     spec = ModelSpec(
-        length, n_channels, config.noise_dim, tuple(config.hidden), config.leaky_slope, n_classes, config.spectral_norm
+        length, n_channels, config.noise_dim, tuple(config.hidden), config.leaky_slope, n_classes,
+        config.spectral_norm, config.minibatch_std,
     )
     generator, discriminator = build_models(spec)
+    if config.data_bias:
+        _start_at_the_data(generator, indices, n_channels)
     generator.to(device).train()
     discriminator.to(device).train()
     opt_g = _adam(generator.parameters(), config)
@@ -198,6 +201,16 @@ def train(
         wall_time_s=time.perf_counter() - started,
         warnings=warnings,
     )
+
+
+def _start_at_the_data(generator: Generator, indices: np.ndarray, n_channels: int) -> None:
+    """Output bias = log base frequencies per position (add-half smoothing, so no base is impossible)."""
+    counts = np.stack([(indices == c).sum(axis=0) for c in range(n_channels)], axis=1) + 0.5
+    log_frequencies = np.log(counts / counts.sum(axis=1, keepdims=True)).astype(np.float32).ravel()
+    last = generator.net[-1]
+    with torch.no_grad():
+        last.bias.copy_(torch.from_numpy(log_frequencies))
+        last.weight.mul_(0.1)
 
 
 def _log_row(step, loss_d, loss_g, logit_real, logit_fake, wasserstein: bool) -> dict[str, float]:
