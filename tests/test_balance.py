@@ -1,5 +1,6 @@
 """Conditional generation, the WGAN-GP loss, vp balance and the utility comparison."""
 
+import json
 from collections import Counter
 
 import numpy as np
@@ -44,7 +45,9 @@ def test_holdout_is_stratified_by_class():
 
 
 def test_conditional_generation_follows_the_label(two_class_cohort, tmp_path):
-    trained = vp("train", str(two_class_cohort), *FAST, "--steps", "300", "--output", "hard", cwd=tmp_path)
+    trained = vp(
+        "train", str(two_class_cohort), *FAST, "--steps", "300", "--output", "hard", "--holdout", "0.25", cwd=tmp_path
+    )
     assert trained.returncode == 0, trained.stderr.decode()
     for label in PATTERNS:
         result = vp("generate", "-n", "100", "--label", label, cwd=tmp_path)
@@ -53,7 +56,7 @@ def test_conditional_generation_follows_the_label(two_class_cohort, tmp_path):
         records = list(SeqIO.parse(tmp_path / f"{label}.fasta", "fasta"))
         assert all(f"label={label}" in r.description for r in records)
         # Chance (uniform bases) would give 4**-6; a model ignoring the label about 0.75 or 0.25.
-        assert pattern_share(records, label) > 0.95
+        assert pattern_share(records, label) > 0.9
     unknown = vp("generate", "-n", "2", "--label", "nope", cwd=tmp_path)
     assert unknown.returncode == 2 and b"common, rare" in unknown.stderr
 
@@ -65,6 +68,14 @@ def test_conditional_generation_follows_the_label(two_class_cohort, tmp_path):
     synthetic = [r for r in records if "synthetic=1" in r.description]
     assert len(synthetic) == 40 and all("label=rare" in r.description for r in synthetic)
     assert b"rare" in balanced.stderr and b"60" in balanced.stderr
+
+    evaluated = vp("evaluate", "-n", "20", "--label", "rare", "--utility", "--json", cwd=tmp_path)
+    assert evaluated.returncode == 0, evaluated.stderr.decode()
+    report = json.loads(evaluated.stdout)
+    assert report["n_generated"] == 20 and report["n_real"] == 15 and report["n_holdout"] == 5
+    utility = report["utility"]
+    assert utility["minority"] == "rare" and utility["n_test"] == 20 and utility["seeds"] == 5
+    assert 0 <= utility["b_real_plus_generated"]["minority_f1"]["mean"] <= 1
 
 
 def vp_run(folder):

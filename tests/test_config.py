@@ -46,3 +46,8 @@ def test_saved_config_round_trips_strictly():
         config_from_dict({**config.to_dict(), "extra": 1})
     older = {k: v for k, v in config.to_dict().items() if k != "holdout"}
     assert config_from_dict(older) == config
+
+
+@pytest.mark.parametrize("recipe", sorted(p.name for p in CONFIGS.glob("*.toml")))
+def test_every_recipe_resolves(recipe):
+    assert isinstance(resolve_config(CONFIGS / recipe), TrainConfig)

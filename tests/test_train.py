@@ -66,3 +66,14 @@ def test_data_bias_starts_the_generator_at_the_cohort_frequencies(tiny_cohort):
     # Smoothing and the shrunk, noise-driven part of the logits move it a little; a fresh generator is off
     # by up to ~0.7.
     np.testing.assert_allclose(probabilities, observed, atol=0.05)
+
+
+def test_checkpoint_selection_on_a_holdout_keeps_the_best_logged_step(tiny_cohort):
+    cohort = read_cohort([tiny_cohort])
+    config = TrainConfig(steps=60, **SMALL)
+    result = train(cohort.indices[:30], 4, config, holdout=cohort.indices[30:])
+    scored = [row for row in result.history if row["step"] >= 6]
+    assert all(0 <= row["aats_probe"] <= 1 for row in result.history)
+    best = min(scored, key=lambda row: abs(row["aats_probe"] - 0.5))
+    assert result.selected_step == best["step"]
+    assert train(cohort.indices[:30], 4, config).selected_step is None

@@ -130,7 +130,10 @@ def _evaluation(generated, real, holdout, reference, n, model, seed, sample, len
     )
     _warn(warnings)
     reference_indices = read_reference(reference, real_set.alphabet)
-    evaluation = evaluate_sets(generated_set, real_set, held_set, reference_indices, blast=blast, seed=seed)
+    compared = (generated_set, real_set, held_set)
+    if label is not None:  # metrics of one class; the utility comparison keeps every class
+        compared = tuple(None if s is None else s.of_class(label) for s in compared)
+    evaluation = evaluate_sets(*compared, reference_indices, blast=blast, seed=seed)
     if evaluation.summary["diversity"]["warning"]:
         _warn([evaluation.summary["diversity"]["warning"]])
     return evaluation, run, (real_set, held_set)

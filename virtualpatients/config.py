@@ -68,6 +68,9 @@ class TrainConfig:
     a batch of near-identical sequences (mode collapse) is easy to tell from a real batch."""
     label_key: str = "label"
     """FASTA description key whose value is the class (label=VALUE); classes make a conditional GAN."""
+    select_on_holdout: bool = True
+    """With --holdout: keep the weights of the log step whose probe batch scores an AATS against
+    the held-out sequences closest to 0.5, rather than the last step's."""
     holdout: float = 0.0
     """Share of sequences kept out of training (seeded split, recorded in run.json) as the
     yardstick of a new patient for the privacy metrics; 0 keeps none."""

@@ -29,6 +29,7 @@ class TrainResult:
     batch_size: int
     wall_time_s: float
     warnings: list[str] = field(default_factory=list)
+    selected_step: int | None = None  # the checkpoint kept by the held-out metric, if any
 
 
 def select_device(name: str) -> torch.device:
@@ -88,8 +89,17 @@ def train(
     on_progress: Callable[[int, dict[str, float] | None], None] | None = None,
     labels: np.ndarray | None = None,
     n_classes: int = 0,
+    holdout: np.ndarray | None = None,
+    holdout_labels: np.ndarray | None = None,
 ) -> TrainResult:
-    """Train on (N, L) channel indices (and class indices 0..n_classes-1 when conditional)."""
+    """Train on (N, L) channel indices (and class indices 0..n_classes-1 when conditional).
+
+    With held-out sequences, every log step scores a fixed probe batch against them by AATS
+    and the weights of the step closest to 0.5 are kept: GAN metrics swing from step to step,
+    so the last step is not the best one, and the held-out set keeps the choice honest.
+    Conditional models are scored class by class (mean AATS), so a step that ignores the class
+    cannot win.
+    """
     n_sequences, length = indices.shape
     if n_sequences < 2:
         raise InputError(f"need at least 2 sequences to train, found {n_sequences}")
@@ -123,7 +133,10 @@ def train(
     real_target = torch.full((batch_size,), 1.0 - config.label_smoothing, device=device)
     ones, zeros = torch.ones(batch_size, device=device), torch.zeros(batch_size, device=device)
     probe_noise = torch.randn(PROBE_SIZE, config.noise_dim, device=device, generator=rng)
-    probe_classes = torch.arange(PROBE_SIZE, device=device) % n_classes if n_classes else None
+    probe_rows = torch.randint(0, n_sequences, (PROBE_SIZE,), device=device, generator=rng)
+    probe_classes = classes[probe_rows] if classes is not None else None
+    selecting = holdout is not None and len(holdout) >= 2
+    best: tuple[float, int, dict, dict] | None = None
     probe_gumbel = gumbel_noise(torch.Size((PROBE_SIZE, length, n_channels)), device, rng)
     history: list[dict[str, float]] = []
     started = time.perf_counter()
@@ -159,7 +172,9 @@ def train(
             opt_d.step()
 
         # The generator's classes follow the data's class frequencies (labels of random rows).
-        _, fake_classes = batch() if n_classes else (None, None)
+        fake_classes = None
+        if classes is not None:
+            fake_classes = classes[torch.randint(0, n_sequences, (batch_size,), device=device, generator=rng)]
         noise = torch.randn(batch_size, config.noise_dim, device=device, generator=rng)
         score = discriminator(blur(generator_output(generator(noise, fake_classes), config, rng), step), fake_classes)
         # Non-saturating loss: maximise log D(G(z)) rather than minimise log(1 - D(G(z))), whose
@@ -178,8 +193,17 @@ def train(
                     probe = probe + probe_gumbel
                 distinct = torch.unique(probe.argmax(dim=-1), dim=0).shape[0]
             row["distinct_probe"] = distinct / PROBE_SIZE
+            if selecting:
+                decoded = probe.argmax(dim=-1).to(torch.uint8).cpu().numpy()
+                row["aats_probe"] = _class_mean_aats(
+                    holdout, holdout_labels, decoded, None if probe_classes is None else probe_classes.cpu().numpy(),
+                    n_channels, config.seed,
+                )
+                distance = abs(row["aats_probe"] - 0.5)
+                if step >= config.steps // 10 and np.isfinite(distance) and (best is None or distance < best[0]):
+                    best = (distance, step, _copy_state(generator), _copy_state(discriminator))
             history.append(row)
-            if not all(np.isfinite(v) for v in row.values()):
+            if not all(np.isfinite(row[key]) for key in HISTORY_FIELDS):
                 raise VPError(f"training diverged at step {step}: non-finite loss or score")
             late = step >= config.steps // 10
             if late and row["distinct_probe"] < COLLAPSE_THRESHOLD and not any("collapse" in w for w in warnings):
@@ -189,6 +213,11 @@ def train(
         if on_progress is not None:
             on_progress(step, row)
 
+    selected_step = None
+    if best is not None:
+        _, selected_step, generator_state, discriminator_state = best
+        generator.load_state_dict(generator_state)
+        discriminator.load_state_dict(discriminator_state)
     generator.eval()
     discriminator.eval()
     return TrainResult(
@@ -200,7 +229,28 @@ def train(
         batch_size=batch_size,
         wall_time_s=time.perf_counter() - started,
         warnings=warnings,
+        selected_step=selected_step,
     )
+
+
+def _class_mean_aats(
+    real: np.ndarray, real_classes: np.ndarray | None, generated: np.ndarray, generated_classes: np.ndarray | None,
+    n_channels: int, seed: int,
+) -> float:
+    from .metrics import adversarial_accuracy
+
+    if real_classes is None or generated_classes is None:
+        return adversarial_accuracy(real, generated, n_channels, seed)["aats"]
+    scores = [
+        adversarial_accuracy(real[real_classes == c], generated[generated_classes == c], n_channels, seed)["aats"]
+        for c in np.unique(real_classes)
+        if (real_classes == c).sum() >= 2 and (generated_classes == c).sum() >= 2
+    ]
+    return float(np.mean(scores)) if scores else float("nan")
+
+
+def _copy_state(network: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {name: value.detach().clone() for name, value in network.state_dict().items()}
 
 
 def _start_at_the_data(generator: Generator, indices: np.ndarray, n_channels: int) -> None:
