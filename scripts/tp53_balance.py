@@ -82,7 +82,7 @@ def main() -> None:
                 )
         balanced = run / "balanced.fasta"
         vp("balance", str(COHORT), "-o", str(balanced), "--model", str(run), "--force")
-        print(f"{recipe}: {balanced} has {balanced.read_text().count('>')} records", file=sys.stderr)
+        print(f"{recipe}: {balanced} has {sum(line.startswith('>') for line in balanced.read_text().splitlines())} records", file=sys.stderr)
     text = "\n".join(lines + utility_lines) + "\n"
     print(text)
     results = ROOT / "RESULTS.md"
