@@ -2,7 +2,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from virtualpatients.encoding import BASES, decode, decode_strings, encode, encode_bytes, one_hot
+from virtualpatients.encoding import BASES, decode, decode_strings, encode, encode_bytes, one_hot, position_counts
 
 
 def test_channel_order_is_the_studys():
@@ -28,3 +28,8 @@ def test_round_trip(sequences):
     assert decode_strings(indices) == sequences
     assert [row.tobytes().decode() for row in decode(indices)] == sequences
     assert (one_hot(indices).sum(axis=-1) == 1).all()
+
+
+def test_position_counts():
+    counts = position_counts(encode([b"AC", b"AG", b"TG"]))
+    assert counts.tolist() == [[2, 1, 0, 0], [0, 0, 1, 2]]  # columns A T C G

@@ -10,15 +10,14 @@ from typing import Any
 import numpy as np
 from Bio.Data.CodonTable import standard_dna_table
 
-from .encoding import BASES, encode_bytes
+from .encoding import BASES, encode_bytes, position_counts
 
 GC_CHANNELS = (BASES.index("C"), BASES.index("G"))
 
 
 def base_frequencies(indices: np.ndarray, n_channels: int) -> np.ndarray:
     """(L, C) share of each base at each position."""
-    counts = np.stack([(indices == c).sum(axis=0) for c in range(n_channels)], axis=1)
-    return counts / max(len(indices), 1)
+    return position_counts(indices, n_channels) / max(len(indices), 1)
 
 
 def pearson(x: np.ndarray, y: np.ndarray) -> float | None:

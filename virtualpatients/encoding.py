@@ -50,6 +50,11 @@ def one_hot(indices: np.ndarray, n_channels: int = 4) -> np.ndarray:
     return np.eye(n_channels, dtype=np.float32)[indices]
 
 
+def position_counts(indices: np.ndarray, n_channels: int = 4) -> np.ndarray:
+    """(N, L) indices -> (L, C) how many sequences carry each symbol at each position."""
+    return np.stack([(indices == c).sum(axis=0) for c in range(n_channels)], axis=1)
+
+
 def decode(indices: np.ndarray, alphabet: str = BASES) -> np.ndarray:
     """(N, L) indices -> (N, L) uint8 ASCII codes, by lookup; rows are ready to write as bytes."""
     symbols = np.frombuffer(alphabet.encode("ascii"), dtype=np.uint8)

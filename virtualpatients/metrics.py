@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .encoding import one_hot
+from .encoding import one_hot, position_counts
 
 ROW_CHUNK = 2048
 
@@ -65,12 +65,6 @@ def nearest_identity(
     return nearest_matches(queries, references, n_channels, leave_one_out) / queries.shape[1]
 
 
-def exact_copy_mask(queries: np.ndarray, references: np.ndarray) -> np.ndarray:
-    """True for each query row that equals some reference row (hashing whole rows)."""
-    known = {row.tobytes() for row in np.ascontiguousarray(references)}
-    return np.fromiter((row.tobytes() in known for row in np.ascontiguousarray(queries)), bool, len(queries))
-
-
 def distinct_count(indices: np.ndarray) -> int:
     return int(len(unique_rows(indices)[0])) if len(indices) else 0
 
@@ -90,8 +84,8 @@ def mean_pairwise_identity(indices: np.ndarray, n_channels: int) -> float:
     n = len(indices)
     if n < 2:
         return float("nan")
-    counts = np.stack([(indices == c).sum(axis=0) for c in range(n_channels)]).astype(float)
-    return float((counts * (counts - 1)).sum(axis=0).mean() / (n * (n - 1)))
+    counts = position_counts(indices, n_channels).astype(float)
+    return float((counts * (counts - 1)).sum(axis=1).mean() / (n * (n - 1)))
 
 
 def _sample(indices: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import TrainConfig
+from .encoding import position_counts
 from .errors import InputError, VPError
 from .model import Discriminator, Generator, ModelSpec, build_models
 
@@ -255,7 +256,7 @@ def _copy_state(network: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 def _start_at_the_data(generator: Generator, indices: np.ndarray, n_channels: int) -> None:
     """Output bias = log base frequencies per position (add-half smoothing, so no base is impossible)."""
-    counts = np.stack([(indices == c).sum(axis=0) for c in range(n_channels)], axis=1) + 0.5
+    counts = position_counts(indices, n_channels) + 0.5
     log_frequencies = np.log(counts / counts.sum(axis=1, keepdims=True)).astype(np.float32).ravel()
     last = generator.net[-1]
     with torch.no_grad():
