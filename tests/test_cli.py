@@ -129,3 +129,20 @@ def test_holdout_report_writes_every_plot_and_metric(tiny_cohort, tmp_path):
 
 def vp_last_run(folder: Path) -> str:
     return (folder / ".vp-last-run").read_text().strip()
+
+
+def test_an_unexpected_error_is_one_line_with_exit_1(tmp_path, monkeypatch):
+    # A bug (here a planted one) must still end as one line and exit 1, not a traceback.
+    from typer.testing import CliRunner
+
+    import virtualpatients.pipeline as pipeline
+    from virtualpatients.cli import app
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(pipeline, "run_demo", broken)
+    monkeypatch.delenv("VP_DEBUG", raising=False)
+    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "d")])
+    assert result.exit_code == 1
+    assert "unexpected ZeroDivisionError: boom" in result.output and "Traceback" not in result.output

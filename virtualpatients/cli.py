@@ -47,6 +47,16 @@ def clean_errors(command):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             raise typer.Exit(0) from None
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except Exception as error:  # a bug, not a user error: one line, the traceback on request
+            if os.environ.get("VP_DEBUG"):
+                raise
+            err.print(
+                f"[bold red]error:[/] unexpected {type(error).__name__}: {error} (set VP_DEBUG=1 for the traceback)",
+                highlight=False, markup=True, soft_wrap=True,
+            )
+            raise typer.Exit(1) from None
 
     return wrapper
 
