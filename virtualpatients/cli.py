@@ -139,7 +139,7 @@ def _evaluation(generated, real, holdout, reference, n, model, seed, sample, len
         generated, real, holdout, n, model, seed, sample, length_policy, label
     )
     _warn(warnings)
-    reference_indices = read_reference(reference, real_set.alphabet)
+    reference_indices = read_reference(reference)
     compared = (generated_set, real_set, held_set)
     if label is not None:  # metrics of one class; the utility comparison keeps every class
         compared = tuple(None if s is None else s.of_class(label) for s in compared)

@@ -36,13 +36,15 @@ def generate_indices(
     n: int,
     seed: int = 0,
     batch_size: int = DEFAULT_CHUNK,
-    sample: bool = False,
+    sample: bool | None = False,
     label: str | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
     """Yield ((chunk, L) uint8 indices, class indices or None), n rows in all, the last chunk partial.
 
-    A conditional model without a label draws classes in the training data's proportions.
+    A conditional model without a label draws classes in the training data's proportions;
+    sample=None decodes as the model was trained.
     """
+    sample = default_sampling(run) if sample is None else sample
     if n < 0:
         raise InputError("-n must be zero or more")
     if batch_size < 1:
@@ -71,6 +73,16 @@ def generate_indices(
         indices = logits.argmax(dim=-1).to(torch.uint8).cpu().numpy()
         yield indices, None if classes is None else classes.cpu().numpy()
         done += size
+
+
+def generate_all(
+    run: LoadedRun, n: int, seed: int = 0, sample: bool | None = None, label: str | None = None
+) -> tuple[np.ndarray, list[str] | None]:
+    """All n sequences in memory as (n, L) indices, with their class names for conditional models."""
+    chunks = list(generate_indices(run, n, seed, sample=sample, label=label))
+    indices = np.concatenate([c for c, _ in chunks]) if chunks else np.zeros((0, run.spec.length), np.uint8)
+    labels = [run.classes[c] for _, classes in chunks for c in classes] if run.classes else None
+    return indices, labels
 
 
 def generate_fasta(

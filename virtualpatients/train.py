@@ -192,21 +192,22 @@ def train(
                 probe = generator(probe_noise, probe_classes)
                 if config.output == "gumbel":
                     probe = probe + probe_gumbel
-                distinct = torch.unique(probe.argmax(dim=-1), dim=0).shape[0]
+                probe_bases = probe.argmax(dim=-1)
+                distinct = torch.unique(probe_bases, dim=0).shape[0]
             row["distinct_probe"] = distinct / PROBE_SIZE
+            late = step >= config.steps // 10
             if selecting:
-                decoded = probe.argmax(dim=-1).to(torch.uint8).cpu().numpy()
+                decoded = probe_bases.to(torch.uint8).cpu().numpy()
                 row["aats_probe"] = _class_mean_aats(
                     holdout, holdout_labels, decoded, None if probe_classes is None else probe_classes.cpu().numpy(),
                     n_channels, config.seed,
                 )
                 distance = abs(row["aats_probe"] - 0.5)
-                if step >= config.steps // 10 and np.isfinite(distance) and (best is None or distance < best[0]):
+                if late and np.isfinite(distance) and (best is None or distance < best[0]):
                     best = (distance, step, _copy_state(generator), _copy_state(discriminator))
             history.append(row)
             if not all(np.isfinite(row[key]) for key in HISTORY_FIELDS):
                 raise VPError(f"training diverged at step {step}: non-finite loss or score")
-            late = step >= config.steps // 10
             if late and row["distinct_probe"] < COLLAPSE_THRESHOLD and not any("collapse" in w for w in warnings):
                 warnings.append(
                     f"mode collapse at step {step}: {distinct} distinct sequences in a probe batch of {PROBE_SIZE}"
