@@ -14,3 +14,38 @@ def test_shapes_and_probabilities():
     assert scores.shape == (5,) and ((scores > 0) & (scores < 1)).all()
     # The discriminator mirrors the generator's widths.
     assert [m.out_features for m in discriminator.features if isinstance(m, torch.nn.Linear)] == [12, 16]
+
+
+def test_channel_argmax_equals_argmax_with_ties_to_the_first_channel():
+    from virtualpatients.model import channel_argmax
+
+    for channels in (1, 2, 3, 4, 5):
+        logits = torch.randn(6, 50, channels)
+        logits[0, 0] = 1.0  # a full tie
+        ties = torch.randint(0, 2, (6, 50, channels)).float()
+        for values in (logits, ties):
+            result = channel_argmax(values)
+            assert result.dtype == torch.uint8
+            assert torch.equal(result, values.argmax(-1).to(torch.uint8))
+
+
+def test_channel_softmax_equals_softmax_over_the_last_axis():
+    from virtualpatients.model import channel_softmax
+
+    logits = torch.randn(3, 40, 4, requires_grad=True)
+    torch.testing.assert_close(channel_softmax(logits), torch.softmax(logits, -1))
+    weights = torch.randn(3, 40, 4)
+    (grad,) = torch.autograd.grad((channel_softmax(logits) * weights).sum(), logits)
+    (expected,) = torch.autograd.grad((torch.softmax(logits, -1) * weights).sum(), logits)
+    torch.testing.assert_close(grad, expected)
+
+
+def test_real_and_generated_in_one_pass_score_as_in_two():
+    # Minibatch-std is taken per part, so one pass over [real; fake] equals two passes.
+    spec = ModelSpec(length=10, n_channels=4, noise_dim=8, hidden=(16,), n_classes=2, minibatch_std=True)
+    _, discriminator = build_models(spec)
+    real, fake = torch.randn(6, 10, 4), torch.randn(6, 10, 4)
+    classes = torch.tensor([0, 1, 0, 1, 1, 0])
+    together = discriminator(torch.cat([real, fake]), torch.cat([classes, classes]), groups=2)
+    torch.testing.assert_close(together, torch.cat([discriminator(real, classes), discriminator(fake, classes)]))
+    assert not torch.allclose(together, discriminator(torch.cat([real, fake]), torch.cat([classes, classes])))

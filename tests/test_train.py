@@ -77,3 +77,12 @@ def test_checkpoint_selection_on_a_holdout_keeps_the_best_logged_step(tiny_cohor
     best = min(scored, key=lambda row: abs(row["aats_probe"] - 0.5))
     assert result.selected_step == best["step"]
     assert train(cohort.indices[:30], 4, config).selected_step is None
+
+
+def test_bf16_autocast_trains_with_finite_values(tiny_cohort):
+    cohort = read_cohort([tiny_cohort])
+    result = train(cohort.indices, 4, TrainConfig(steps=12, precision="bf16", loss="wgan-gp", critic_steps=2, **SMALL))
+    assert all(math.isfinite(v) for row in result.history for v in row.values())
+    assert all(value.dtype == torch.float32 for value in result.generator.state_dict().values())
+    fp32 = train(cohort.indices, 4, TrainConfig(steps=12, loss="wgan-gp", critic_steps=2, **SMALL))
+    assert not torch.equal(result.generator.net[0].weight, fp32.generator.net[0].weight)

@@ -68,20 +68,26 @@ def _warn(messages) -> None:
 
 def _train(data, config, overrides, labels_from_files, out):
     from .config import resolve_config
+    from .distributed import from_environment
     from .fasta import read_cohort
     from .pipeline import train_run
 
+    main_process = from_environment().is_main  # under torchrun, rank 0 alone talks and writes
     settings = resolve_config(config, overrides)
     cohort = read_cohort(data, settings.length_policy, label_key=settings.label_key, labels_from_files=labels_from_files)
-    _warn(cohort.warnings)
-    classes = "" if cohort.labels is None else f", classes {dict(sorted(Counter(cohort.labels).items()))}"
-    err.print(f"read {len(cohort)} sequences of length {cohort.length} from {len(data)} file(s){classes}", highlight=False)
+    if main_process:
+        _warn(cohort.warnings)
+        classes = "" if cohort.labels is None else f", classes {dict(sorted(Counter(cohort.labels).items()))}"
+        err.print(f"read {len(cohort)} sequences of length {cohort.length} from {len(data)} file(s){classes}", highlight=False)
     run_dir = out or Path("runs") / time.strftime("run-%Y%m%d-%H%M%S")
     result = train_run(cohort, settings, run_dir, console=err, labels_from_files=labels_from_files)
+    if not main_process:
+        raise typer.Exit(0)
     _warn(result.warnings)
+    processes = f" x {result.world_size} processes" if result.world_size > 1 else ""
     err.print(
-        f"wrote run to [bold]{run_dir}[/] ({result.wall_time_s:.1f} s, {settings.steps} steps on {result.device}); "
-        "`vp generate` and `vp evaluate` use it by default here",
+        f"wrote run to [bold]{run_dir}[/] ({result.wall_time_s:.1f} s, {settings.steps} steps on {result.device}"
+        f"{processes}); `vp generate` and `vp evaluate` use it by default here",
         highlight=False,
     )
     return cohort, run_dir
@@ -94,13 +100,16 @@ def train(
     noise_dim: o.NoiseDim = None, hidden: o.Hidden = None, seed: o.TrainSeed = None, device: o.Device = None,
     length_policy: o.LengthPolicy = None, holdout: o.Holdout = None, loss: o.Loss = None, output: o.Output = None,
     critic_steps: o.CriticSteps = None, label_key: o.LabelKey = None, labels_from_files: o.LabelsFromFiles = False,
+    precision: o.Precision = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Run directory to write.")] = None,
 ) -> None:
-    """Train a GAN (conditional when the records carry labels) and write a run directory."""
+    """Train a GAN (conditional when the records carry labels) and write a run directory.
+
+    Several processes: torchrun --nproc_per_node=K -m virtualpatients train ... (see README)."""
     overrides = dict(
         steps=steps, batch_size=batch_size, lr=lr, noise_dim=noise_dim, hidden=hidden, seed=seed, device=device,
         length_policy=length_policy, holdout=holdout, loss=loss, output=output, critic_steps=critic_steps,
-        label_key=label_key,
+        label_key=label_key, precision=precision,
     )
     _train(data, config, overrides, labels_from_files, out)
 

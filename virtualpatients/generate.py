@@ -11,6 +11,7 @@ from .checkpoint import LoadedRun
 from .encoding import decode
 from .errors import InputError
 from .fasta import format_fasta
+from .model import channel_argmax
 
 DEFAULT_CHUNK = 4096
 
@@ -70,7 +71,7 @@ def generate_indices(
             uniform = torch.rand(logits.shape, device=device, generator=rng).clamp_(1e-12, 1.0)
             logits = logits - torch.log(-torch.log(uniform))
         # argmax of the logits equals argmax of the softmax, so the softmax is skipped.
-        indices = logits.argmax(dim=-1).to(torch.uint8).cpu().numpy()
+        indices = channel_argmax(logits).cpu().numpy()
         yield indices, None if classes is None else classes.cpu().numpy()
         done += size
 

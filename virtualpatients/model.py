@@ -50,7 +50,7 @@ class Generator(nn.Module):
         return self.net(noise).view(-1, self.spec.length, self.spec.n_channels)
 
     def probabilities(self, noise: torch.Tensor, classes: torch.Tensor | None = None) -> torch.Tensor:
-        return torch.softmax(self(noise, classes), dim=-1)
+        return channel_softmax(self(noise, classes))
 
 
 class Discriminator(nn.Module):
@@ -71,13 +71,20 @@ class Discriminator(nn.Module):
         self.head = spectral_normalised(head) if spec.spectral_norm else head
         self.embedding = nn.Embedding(spec.n_classes, widths[-1]) if spec.n_classes else None
 
-    def forward(self, sequences: torch.Tensor, classes: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, sequences: torch.Tensor, classes: torch.Tensor | None = None, groups: int = 1) -> torch.Tensor:
+        """`groups` equal parts of the batch (real, then generated) share one pass through the
+        layers, which multiplies bigger matrices; the batch spread is still taken per part."""
         features = self.features(sequences.reshape(sequences.shape[0], -1))
         if self.spec.minibatch_std:
             # How much the batch varies, as one more feature (Karras et al. 2018): a collapsed
             # generator's batch is uniform, which the discriminator can then see and punish.
-            spread = features.std(dim=0, unbiased=False).mean() if len(features) > 1 else features.new_zeros(())
-            logit = self.head(torch.cat([features, spread.expand(len(features), 1)], dim=1)).squeeze(-1)
+            parts = features.view(groups, -1, features.shape[1])
+            if parts.shape[1] > 1:
+                spread = parts.std(dim=1, unbiased=False).mean(dim=1)
+            else:
+                spread = features.new_zeros(groups)
+            spread = spread.repeat_interleave(parts.shape[1]).unsqueeze(1)
+            logit = self.head(torch.cat([features, spread], dim=1)).squeeze(-1)
         else:
             logit = self.head(features).squeeze(-1)
         if self.embedding is not None:
@@ -86,6 +93,45 @@ class Discriminator(nn.Module):
 
     def probability(self, sequences: torch.Tensor, classes: torch.Tensor | None = None) -> torch.Tensor:
         return torch.sigmoid(self(sequences, classes))
+
+
+def channel_softmax(logits: torch.Tensor) -> torch.Tensor:
+    """Softmax over the channel axis of (N, L, C) logits.
+
+    Computed on the transposed view: PyTorch's CPU kernel vectorises along the innermost axis,
+    which is L (~1,200) there instead of C (4); about 3x faster forward and backward.
+    """
+    return torch.softmax(logits.transpose(1, 2), dim=1).transpose(1, 2)
+
+
+def channel_argmax(logits: torch.Tensor) -> torch.Tensor:
+    """(N, L, C) -> (N, L) uint8 index of the largest channel, the first on ties (as argmax).
+
+    A pairwise tournament of the channel planes (left wins ties): about 1.6x faster on the CPU
+    than argmax over a last axis of 4, and already uint8.
+    """
+    entrants: list[tuple[torch.Tensor, torch.Tensor | int]] = [(plane, c) for c, plane in enumerate(logits.unbind(-1))]
+    while len(entrants) > 1:
+        next_round = []
+        for (left, left_index), (right, right_index) in zip(entrants[0::2], entrants[1::2]):
+            next_round.append((torch.maximum(left, right), _pick(right > left, right_index, left_index)))
+        if len(entrants) % 2:
+            next_round.append(entrants[-1])
+        entrants = next_round
+    winner = entrants[0][1]
+    if isinstance(winner, int):  # a single channel
+        return torch.full(logits.shape[:-1], winner, dtype=torch.uint8, device=logits.device)
+    return winner
+
+
+def _pick(right_wins: torch.Tensor, right: torch.Tensor | int, left: torch.Tensor | int) -> torch.Tensor:
+    if isinstance(right, int) and isinstance(left, int):
+        index = right_wins.to(torch.uint8)
+        if right - left != 1:
+            index.mul_(right - left)
+        return index.add_(left) if left else index
+    as_tensor = lambda index: index if torch.is_tensor(index) else torch.tensor(index, dtype=torch.uint8)  # noqa: E731
+    return torch.where(right_wins, as_tensor(right).to(right_wins.device), as_tensor(left).to(right_wins.device))
 
 
 def build_models(spec: ModelSpec) -> tuple[Generator, Discriminator]:

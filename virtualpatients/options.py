@@ -22,6 +22,7 @@ Holdout = Annotated[
 ]
 Loss = Annotated[Optional[str], typer.Option(help="gan or wgan-gp.")]
 Output = Annotated[Optional[str], typer.Option(help="What D sees of G: softmax, gumbel or hard.")]
+Precision = Annotated[Optional[str], typer.Option(help="fp32 or bf16 (bfloat16 autocast, for GPUs).")]
 CriticSteps = Annotated[Optional[int], typer.Option("--critic-steps", help="D updates per G update.")]
 LabelKey = Annotated[Optional[str], typer.Option("--label-key", help="Description key of the class (label=VALUE).")]
 LabelsFromFiles = Annotated[

@@ -50,8 +50,10 @@ def train_run(
 ):
     """Train on a cohort (less its held-out split) with a progress bar, save the run, remember it."""
     from .checkpoint import remember_last_run, save_run
+    from .distributed import from_environment
     from .train import train
 
+    main_process = from_environment().is_main
     held = holdout_split(len(cohort), config.holdout, config.seed, cohort.labels)
     training_rows = np.setdiff1d(np.arange(len(cohort)), held)
     names, class_of = class_indices(cohort.labels)
@@ -63,7 +65,7 @@ def train_run(
         TextColumn("{task.fields[stats]}"),
         TimeElapsedColumn(),
         console=console,
-        disable=quiet,
+        disable=quiet or not main_process,
         transient=False,
     )
     with progress:
@@ -94,6 +96,7 @@ def train_run(
         "seed": config.seed,
         "device": result.device,
         "batch_size_used": result.batch_size,
+        "processes": result.world_size,
         "steps": config.steps,
         "selected_step": result.selected_step,
         "wall_time_s": round(result.wall_time_s, 3),
@@ -104,8 +107,9 @@ def train_run(
         "labels_from_files": labels_from_files,
         "label_key": None if labels_from_files else config.label_key,
     }
-    save_run(run_dir, result.generator, result.discriminator, config, result.history, metadata)
-    remember_last_run(run_dir)
+    if main_process:
+        save_run(run_dir, result.generator, result.discriminator, config, result.history, metadata)
+        remember_last_run(run_dir)
     return result
 
 

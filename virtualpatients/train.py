@@ -13,7 +13,8 @@ import torch.nn.functional as F
 from .config import TrainConfig
 from .encoding import position_counts
 from .errors import InputError, VPError
-from .model import Discriminator, Generator, ModelSpec, build_models
+from . import distributed
+from .model import Discriminator, Generator, ModelSpec, build_models, channel_argmax, channel_softmax
 
 HISTORY_FIELDS = ("step", "loss_d", "loss_g", "d_real", "d_fake", "acc_real", "acc_fake", "distinct_probe")
 PROBE_SIZE = 256
@@ -31,6 +32,7 @@ class TrainResult:
     wall_time_s: float
     warnings: list[str] = field(default_factory=list)
     selected_step: int | None = None  # the checkpoint kept by the held-out metric, if any
+    world_size: int = 1  # processes that trained together (torchrun)
 
 
 def select_device(name: str) -> torch.device:
@@ -62,13 +64,13 @@ def generator_output(
     """What the discriminator sees: soft probabilities, or hard one-hot with straight-through
     gradients, so the discriminator cannot tell generated from real by softness alone."""
     if config.output == "softmax":
-        return torch.softmax(logits, dim=-1)
+        return channel_softmax(logits)
     if config.output == "gumbel":
         if gumbel is None:
             gumbel = gumbel_noise(logits.shape, logits.device, rng)
-        soft = torch.softmax((logits + gumbel) / config.temperature, dim=-1)
+        soft = channel_softmax((logits + gumbel) / config.temperature)
     else:
-        soft = torch.softmax(logits, dim=-1)
+        soft = channel_softmax(logits)
     hard = F.one_hot(soft.argmax(dim=-1), logits.shape[-1]).to(soft.dtype)
     return hard - soft.detach() + soft
 
@@ -100,22 +102,28 @@ def train(
     so the last step is not the best one, and the held-out set keeps the choice honest.
     Conditional models are scored class by class (mean AATS), so a step that ignores the class
     cannot win.
+
+    Under torchrun each process trains on its own shard of the rows with its own noise, and
+    DistributedDataParallel averages the gradients; batch_size is per process. Only rank 0
+    reports progress, scores the probe and selects a checkpoint.
     """
-    n_sequences, length = indices.shape
-    if n_sequences < 2:
-        raise InputError(f"need at least 2 sequences to train, found {n_sequences}")
+    topology = distributed.from_environment()
+    device = distributed.rank_device(select_device(config.device), topology)
+    created_group = distributed.start(topology, device)
+    try:
+        return _train(indices, n_channels, config, on_progress, labels, n_classes, holdout, holdout_labels,
+                      topology, device)
+    finally:
+        distributed.stop(created_group)
+
+
+def _train(indices, n_channels, config, on_progress, labels, n_classes, holdout, holdout_labels, topology, device):
+    n_total, length = indices.shape
+    if n_total < 2:
+        raise InputError(f"need at least 2 sequences to train, found {n_total}")
     warnings = []
-    batch_size = config.batch_size
-    if batch_size > n_sequences:
-        warnings.append(f"batch size {batch_size} is larger than the data set; using {n_sequences}")
-        batch_size = n_sequences
     wasserstein = config.loss == "wgan-gp"
-
-    device = select_device(config.device)
-    torch.manual_seed(config.seed)
-    rng = torch.Generator(device=device)
-    rng.manual_seed(config.seed)
-
+    torch.manual_seed(config.seed)  # parameter init: the same on every rank
     spec = ModelSpec(
         length, n_channels, config.noise_dim, tuple(config.hidden), config.leaky_slope, n_classes,
         config.spectral_norm, config.minibatch_std,
@@ -125,26 +133,40 @@ def train(
         _start_at_the_data(generator, indices, n_channels)
     generator.to(device).train()
     discriminator.to(device).train()
+    generator_ddp = distributed.wrap(generator, topology, device)
+    discriminator_ddp = distributed.wrap(discriminator, topology, device)
     opt_g = _adam(generator.parameters(), config)
     opt_d = _adam(discriminator.parameters(), config)
+    generator_parameters = list(generator.parameters())
+    autocast = lambda: torch.autocast(device.type, torch.bfloat16, enabled=config.precision == "bf16")  # noqa: E731
 
+    rows = distributed.shard(n_total, topology, config.seed)
+    n_sequences = len(rows)
+    batch_size = config.batch_size
+    if batch_size > n_sequences:
+        warnings.append(f"batch size {batch_size} is larger than the data set; using {n_sequences}")
+        batch_size = n_sequences
+    rng = torch.Generator(device=device)
+    rng.manual_seed(distributed.rank_seed(config.seed, topology))
     # Data stays on the device as compact indices; one-hot happens per batch.
-    data = torch.as_tensor(indices, dtype=torch.long, device=device)
-    classes = torch.as_tensor(labels, dtype=torch.long, device=device) if n_classes else None
-    real_target = torch.full((batch_size,), 1.0 - config.label_smoothing, device=device)
-    ones, zeros = torch.ones(batch_size, device=device), torch.zeros(batch_size, device=device)
+    data = torch.as_tensor(indices[rows], dtype=torch.long, device=device)
+    classes = torch.as_tensor(labels[rows], dtype=torch.long, device=device) if n_classes else None
+    pair_target = torch.cat([
+        torch.full((batch_size,), 1.0 - config.label_smoothing, device=device), torch.zeros(batch_size, device=device)
+    ])
+    ones = torch.ones(batch_size, device=device)
     probe_noise = torch.randn(PROBE_SIZE, config.noise_dim, device=device, generator=rng)
     probe_rows = torch.randint(0, n_sequences, (PROBE_SIZE,), device=device, generator=rng)
     probe_classes = classes[probe_rows] if classes is not None else None
-    selecting = holdout is not None and len(holdout) >= 2
+    selecting = topology.is_main and holdout is not None and len(holdout) >= 2
     best: tuple[float, int, dict, dict] | None = None
     probe_gumbel = gumbel_noise(torch.Size((PROBE_SIZE, length, n_channels)), device, rng)
     history: list[dict[str, float]] = []
     started = time.perf_counter()
 
     def batch() -> tuple[torch.Tensor, torch.Tensor | None]:
-        rows = torch.randint(0, n_sequences, (batch_size,), device=device, generator=rng)
-        return F.one_hot(data[rows], n_channels).to(torch.float32), None if classes is None else classes[rows]
+        picked = torch.randint(0, n_sequences, (batch_size,), device=device, generator=rng)
+        return F.one_hot(data[picked], n_channels).to(torch.float32), None if classes is None else classes[picked]
 
     def blur(x: torch.Tensor, step: int) -> torch.Tensor:
         sigma = config.instance_noise * (1 - step / config.steps)
@@ -153,66 +175,52 @@ def train(
         return x + sigma * torch.randn(x.shape, device=device, generator=rng)
 
     for step in range(1, config.steps + 1):
-        for _ in range(config.critic_steps):
-            real, real_classes = batch()
+        for critic_step in range(config.critic_steps):
+            real, batch_classes = batch()
             noise = torch.randn(batch_size, config.noise_dim, device=device, generator=rng)
-            with torch.no_grad():
-                fake = generator_output(generator(noise, real_classes), config, rng)
-            real, fake = blur(real, step), blur(fake, step)
-            logit_real = discriminator(real, real_classes)
-            logit_fake = discriminator(fake, real_classes)
+            # The last critic step's generated batch keeps its graph and serves the generator
+            # update too, so each step runs the generator forward once (the DCGAN recipe).
+            keep_graph = critic_step == config.critic_steps - 1
+            with torch.set_grad_enabled(keep_graph), autocast():
+                fake = generator_output((generator_ddp if keep_graph else generator)(noise, batch_classes), config, rng)
+            real_seen, fake_seen = blur(real, step), blur(fake.detach(), step)
+            pair_classes = None if batch_classes is None else torch.cat([batch_classes, batch_classes])
+            # Real and generated go through the discriminator as one batch of 2B: one pass, one
+            # backward, bigger matrix products than two passes of B.
+            with autocast():
+                logits = discriminator_ddp(torch.cat([real_seen, fake_seen]), pair_classes, groups=2).float()
+            logit_real, logit_fake = logits[:batch_size], logits[batch_size:]
             if wasserstein:
-                penalty = gradient_penalty(discriminator, real, fake, real_classes, rng)
-                loss_d = logit_fake.mean() - logit_real.mean() + config.gp_weight * penalty
+                with autocast():
+                    penalty = gradient_penalty(discriminator, real_seen, fake_seen, batch_classes, rng)
+                loss_d = logit_fake.mean() - logit_real.mean() + config.gp_weight * penalty.float()
             else:
-                loss_d = F.binary_cross_entropy_with_logits(
-                    logit_real, real_target
-                ) + F.binary_cross_entropy_with_logits(logit_fake, zeros)
+                loss_d = F.binary_cross_entropy_with_logits(logits, pair_target) * 2
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_d.step()
 
-        # The generator's classes follow the data's class frequencies (labels of random rows).
-        fake_classes = None
-        if classes is not None:
-            fake_classes = classes[torch.randint(0, n_sequences, (batch_size,), device=device, generator=rng)]
-        noise = torch.randn(batch_size, config.noise_dim, device=device, generator=rng)
-        score = discriminator(blur(generator_output(generator(noise, fake_classes), config, rng), step), fake_classes)
+        with autocast():
+            score = discriminator(blur(fake, step), batch_classes).float()
         # Non-saturating loss: maximise log D(G(z)) rather than minimise log(1 - D(G(z))), whose
         # gradient vanishes while the discriminator wins easily. WGAN: maximise the critic's score.
         loss_g = -score.mean() if wasserstein else F.binary_cross_entropy_with_logits(score, ones)
         opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
+        # Gradients through the discriminator, but not of its weights: autograd skips their
+        # matrix products (a third of the discriminator's backward).
+        loss_g.backward(inputs=generator_parameters)
         opt_g.step()
 
         row = None
         if step % config.log_every == 0 or step == config.steps or step == 1:
             row = _log_row(step, loss_d, loss_g, logit_real, logit_fake, wasserstein)
-            with torch.no_grad():
-                probe = generator(probe_noise, probe_classes)
-                if config.output == "gumbel":
-                    probe = probe + probe_gumbel
-                probe_bases = probe.argmax(dim=-1)
-                distinct = torch.unique(probe_bases, dim=0).shape[0]
-            row["distinct_probe"] = distinct / PROBE_SIZE
-            late = step >= config.steps // 10
-            if selecting:
-                decoded = probe_bases.to(torch.uint8).cpu().numpy()
-                row["aats_probe"] = _class_mean_aats(
-                    holdout, holdout_labels, decoded, None if probe_classes is None else probe_classes.cpu().numpy(),
-                    n_channels, config.seed,
-                )
-                distance = abs(row["aats_probe"] - 0.5)
-                if late and np.isfinite(distance) and (best is None or distance < best[0]):
-                    best = (distance, step, _copy_state(generator), _copy_state(discriminator))
-            history.append(row)
-            if not all(np.isfinite(row[key]) for key in HISTORY_FIELDS):
+            if not all(np.isfinite(row[key]) for key in HISTORY_FIELDS[:7]):
                 raise VPError(f"training diverged at step {step}: non-finite loss or score")
-            if late and row["distinct_probe"] < COLLAPSE_THRESHOLD and not any("collapse" in w for w in warnings):
-                warnings.append(
-                    f"mode collapse at step {step}: {distinct} distinct sequences in a probe batch of {PROBE_SIZE}"
-                )
-        if on_progress is not None:
+            if topology.is_main:
+                best = _probe(row, step, generator, discriminator, config, warnings, best, selecting, holdout,
+                              holdout_labels, probe_noise, probe_classes, probe_gumbel, n_channels)
+                history.append(row)
+        if on_progress is not None and topology.is_main:
             on_progress(step, row)
 
     selected_step = None
@@ -232,7 +240,33 @@ def train(
         wall_time_s=time.perf_counter() - started,
         warnings=warnings,
         selected_step=selected_step,
+        world_size=topology.world_size,
     )
+
+
+def _probe(row, step, generator, discriminator, config, warnings, best, selecting, holdout, holdout_labels,
+           probe_noise, probe_classes, probe_gumbel, n_channels):
+    """Score a fixed probe batch: distinct share (mode collapse) and, with a hold-out, AATS for
+    checkpoint selection. Returns the best (distance, step, states) so far."""
+    with torch.no_grad():
+        probe = generator(probe_noise, probe_classes).float()
+        if config.output == "gumbel":
+            probe = probe + probe_gumbel
+        probe_bases = channel_argmax(probe)
+        distinct = torch.unique(probe_bases, dim=0).shape[0]
+    row["distinct_probe"] = distinct / PROBE_SIZE
+    late = step >= config.steps // 10
+    if selecting:
+        row["aats_probe"] = _class_mean_aats(
+            holdout, holdout_labels, probe_bases.cpu().numpy(),
+            None if probe_classes is None else probe_classes.cpu().numpy(), n_channels, config.seed,
+        )
+        distance = abs(row["aats_probe"] - 0.5)
+        if late and np.isfinite(distance) and (best is None or distance < best[0]):
+            best = (distance, step, _copy_state(generator), _copy_state(discriminator))
+    if late and row["distinct_probe"] < COLLAPSE_THRESHOLD and not any("collapse" in w for w in warnings):
+        warnings.append(f"mode collapse at step {step}: {distinct} distinct sequences in a probe batch of {PROBE_SIZE}")
+    return best
 
 
 def _class_mean_aats(
