@@ -88,22 +88,6 @@ def test_format_fasta_wraps_and_biopython_reads_it_back(tmp_path):
         assert max(len(line) for line in path.read_text().splitlines() if not line.startswith(">")) <= 70
 
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(["\n", ">", "A", "c", "G", "t", " ", "\r", "\t", "x", "\x0b", ">id desc\n"]), max_size=60))
-def test_joined_lines_give_the_records_biopython_gives_line_by_line(symbols):
-    import io
-
-    from Bio.SeqIO.FastaIO import SimpleFastaParser
-
-    from virtualpatients.fasta import _unwrapped_lines
-
-    text = "".join(symbols)
-    assert list(SimpleFastaParser(_unwrapped_lines(text))) == list(SimpleFastaParser(io.StringIO(text)))
-
 
 def test_wrapped_records_read_as_biopython_reads_them(tmp_path):
     text = ">a one\r\nACG \r\nTA\r\n\r\n>b\nAC\nGTA\n>c two words\nACGTA"

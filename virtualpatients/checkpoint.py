@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import platform
@@ -53,7 +54,10 @@ class LoadedRun:
         return list(self.metadata.get("class_counts") or [])
 
 
+@functools.lru_cache(maxsize=1)
 def package_versions() -> dict[str, str]:
+    """Looked up once per process: importlib.metadata scans site-packages, slow beside frequent
+    checkpoints."""
     versions = {"python": platform.python_version(), "virtualpatients": __version__}
     for name in ("torch", "numpy", "biopython", "safetensors"):
         try:
@@ -84,11 +88,22 @@ def save_run(
     """Write weights, metadata and history; `metadata` adds data facts (alphabet, files, ...)."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    spec: ModelSpec = generator.spec
-    tensors = {f"generator.{k}": v.detach().cpu().contiguous() for k, v in generator.state_dict().items()}
-    tensors |= {f"discriminator.{k}": v.detach().cpu().contiguous() for k, v in discriminator.state_dict().items()}
+    save_weights(run_dir, generator.state_dict(), discriminator.state_dict())
+    save_metadata(run_dir, generator.spec, config, history, metadata)
+    return run_dir
+
+
+def save_weights(run_dir: Path, generator_state: dict, discriminator_state: dict) -> None:
+    tensors = {f"generator.{k}": v.detach().cpu().contiguous() for k, v in generator_state.items()}
+    tensors |= {f"discriminator.{k}": v.detach().cpu().contiguous() for k, v in discriminator_state.items()}
     weights = save(tensors, metadata={"format": FORMAT, "format_version": str(FORMAT_VERSION)})
-    atomic_write_bytes(run_dir / MODEL_FILE, weights)
+    atomic_write_bytes(Path(run_dir) / MODEL_FILE, weights)
+
+
+def save_metadata(
+    run_dir: Path, spec: ModelSpec, config: TrainConfig, history: list[dict[str, float]], metadata: dict[str, Any]
+) -> None:
+    """history.csv, then run.json: run.json is written last, so a folder that has one is a run."""
     run = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -97,9 +112,12 @@ def save_run(
         "versions": package_versions(),
         **metadata,
     }
-    atomic_write_bytes(run_dir / RUN_FILE, (json.dumps(run, indent=2) + "\n").encode())
-    atomic_write_bytes(run_dir / HISTORY_FILE, history_csv(history))
-    return run_dir
+    atomic_write_bytes(Path(run_dir) / HISTORY_FILE, history_csv(history))
+    atomic_write_bytes(Path(run_dir) / RUN_FILE, (json.dumps(run, indent=2) + "\n").encode())
+
+
+def read_run_json(run_dir: Path) -> dict[str, Any]:
+    return _read_run_json(Path(run_dir))
 
 
 def _read_run_json(run_dir: Path) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 
 from . import options as o
-from .errors import VPError
+from .errors import InputError, VPError
 
 app = typer.Typer(
     add_completion=False,
@@ -66,13 +66,15 @@ def _warn(messages) -> None:
         err.print(f"[yellow]warning:[/] {message}", highlight=False)
 
 
-def _train(data, config, overrides, labels_from_files, out):
+def _train(data, config, overrides, labels_from_files, out, force=False):
     from .config import resolve_config
     from .distributed import from_environment
     from .fasta import read_cohort
-    from .pipeline import train_run
+    from .runner import train_run
 
     main_process = from_environment().is_main  # under torchrun, rank 0 alone talks and writes
+    if not data:
+        raise InputError("give the FASTA file(s) to train on (or --resume RUN_DIR)")
     settings = resolve_config(config, overrides)
     cohort = read_cohort(data, settings.length_policy, label_key=settings.label_key, labels_from_files=labels_from_files)
     if main_process:
@@ -80,28 +82,39 @@ def _train(data, config, overrides, labels_from_files, out):
         classes = "" if cohort.labels is None else f", classes {dict(sorted(Counter(cohort.labels).items()))}"
         err.print(f"read {len(cohort)} sequences of length {cohort.length} from {len(data)} file(s){classes}", highlight=False)
     run_dir = out or Path("runs") / time.strftime("run-%Y%m%d-%H%M%S")
-    result = train_run(cohort, settings, run_dir, console=err, labels_from_files=labels_from_files)
-    if not main_process:
+    result = train_run(cohort, settings, run_dir, console=err, labels_from_files=labels_from_files, force=force)
+    _finish_training(result, run_dir, settings.steps)
+    return cohort, run_dir
+
+
+def _finish_training(result, run_dir, steps) -> None:
+    from .distributed import from_environment
+
+    if not from_environment().is_main:
         raise typer.Exit(0)
     _warn(result.warnings)
     processes = f" x {result.world_size} processes" if result.world_size > 1 else ""
     err.print(
-        f"wrote run to [bold]{run_dir}[/] ({result.wall_time_s:.1f} s, {settings.steps} steps on {result.device}"
+        f"wrote run to [bold]{run_dir}[/] ({result.wall_time_s:.1f} s, {steps} steps on {result.device}"
         f"{processes}); `vp generate` and `vp evaluate` use it by default here",
         highlight=False,
     )
-    return cohort, run_dir
 
 
 @app.command()
 @clean_errors
 def train(
-    data: o.Data, config: o.Config = None, steps: o.Steps = None, batch_size: o.BatchSize = None, lr: o.Lr = None,
-    noise_dim: o.NoiseDim = None, hidden: o.Hidden = None, seed: o.TrainSeed = None, device: o.Device = None,
-    length_policy: o.LengthPolicy = None, holdout: o.Holdout = None, loss: o.Loss = None, output: o.Output = None,
-    critic_steps: o.CriticSteps = None, label_key: o.LabelKey = None, labels_from_files: o.LabelsFromFiles = False,
-    precision: o.Precision = None,
+    data: o.OptionalData = None, config: o.Config = None, steps: o.Steps = None, batch_size: o.BatchSize = None,
+    lr: o.Lr = None, noise_dim: o.NoiseDim = None, hidden: o.Hidden = None, seed: o.TrainSeed = None,
+    device: o.Device = None, length_policy: o.LengthPolicy = None, holdout: o.Holdout = None, loss: o.Loss = None,
+    output: o.Output = None, critic_steps: o.CriticSteps = None, label_key: o.LabelKey = None,
+    labels_from_files: o.LabelsFromFiles = False, precision: o.Precision = None,
+    checkpoint_every: o.CheckpointEvery = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Run directory to write.")] = None,
+    resume: Annotated[
+        Optional[Path], typer.Option("--resume", help="Continue this run from its last checkpoint (same data).")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing run directory.")] = False,
 ) -> None:
     """Train a GAN (conditional when the records carry labels) and write a run directory.
 
@@ -109,9 +122,18 @@ def train(
     overrides = dict(
         steps=steps, batch_size=batch_size, lr=lr, noise_dim=noise_dim, hidden=hidden, seed=seed, device=device,
         length_policy=length_policy, holdout=holdout, loss=loss, output=output, critic_steps=critic_steps,
-        label_key=label_key, precision=precision,
+        label_key=label_key, precision=precision, checkpoint_every=checkpoint_every,
     )
-    _train(data, config, overrides, labels_from_files, out)
+    if resume is None:
+        _train(data, config, overrides, labels_from_files, out, force)
+        return
+    from .runner import resume_run
+
+    changed = sorted(k for k, v in overrides.items() if v is not None and k != "steps")
+    if changed or config is not None or out is not None or labels_from_files:
+        raise InputError("--resume continues the saved configuration; only --steps (and the data files) may be given")
+    _, result = resume_run(resume, data, steps, err)
+    _finish_training(result, resume, result.history[-1]["step"] if result.history else steps)
 
 
 @app.command()

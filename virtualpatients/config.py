@@ -36,6 +36,9 @@ class TrainConfig:
     """auto (CUDA when available), cpu or cuda."""
     log_every: int = 25
     """Steps between history rows; the only steps that synchronise with the host."""
+    checkpoint_every: int = 100
+    """Steps between checkpoints (run directory and resumable training state, written
+    atomically); one is also written at step 0, at the end and on SIGINT/SIGTERM."""
     length_policy: str = "error"
     """Unequal lengths: error, pad (gap channel '-') or crop to the shortest."""
     loss: str = "gan"
@@ -114,7 +117,7 @@ def _coerce(name: str, value: Any, annotation: Any) -> Any:
 
 def _validate(config: TrainConfig) -> TrainConfig:
     problems = []
-    for name in ("steps", "batch_size", "noise_dim", "log_every", "critic_steps"):
+    for name in ("steps", "batch_size", "noise_dim", "log_every", "critic_steps", "checkpoint_every"):
         if getattr(config, name) < 1:
             problems.append(f"{name} must be at least 1")
     if not config.hidden or min(config.hidden) < 1:

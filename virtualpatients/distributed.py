@@ -100,3 +100,27 @@ def rank_seed(seed: int, topology: Topology) -> int:
     """Each rank's batch and noise stream; rank 0 keeps the plain seed, so one process reproduces
     a run trained without torchrun."""
     return seed + 1_000_003 * topology.rank
+
+
+def any_rank(flag: bool) -> bool:
+    """True on every rank when it is true on any (an all-reduce of one number)."""
+    import torch.distributed as dist
+
+    value = torch.tensor([float(flag)])
+    if dist.get_backend() == "nccl":
+        value = value.cuda()
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())
+
+
+def gather_states(state: torch.Tensor, topology: Topology) -> list[torch.Tensor]:
+    """Every rank's random number generator state, in rank order (all ranks take part)."""
+    if not topology.distributed:
+        return [state.clone()]
+    import torch.distributed as dist
+
+    device = torch.device("cuda", topology.local_rank) if dist.get_backend() == "nccl" else torch.device("cpu")
+    local = state.to(device)
+    states = [torch.empty_like(local) for _ in range(topology.world_size)]
+    dist.all_gather(states, local)
+    return [s.cpu() for s in states]

@@ -35,6 +35,11 @@ def encode_bytes(sequence: bytes, alphabet: str = BASES) -> np.ndarray:
     return _TABLES[alphabet][np.frombuffer(sequence, dtype=np.uint8)]
 
 
+def translation_table(alphabet: str = BASES) -> bytes:
+    """The lookup table as bytes.translate takes it: symbol byte -> channel index, 255 if invalid."""
+    return _TABLE_BYTES[alphabet]
+
+
 def translate(sequence: bytes, alphabet: str = BASES) -> np.ndarray:
     """As encode_bytes, by bytes.translate: the same table, about 3x faster on long inputs."""
     return np.frombuffer(sequence.translate(_TABLE_BYTES[alphabet]), dtype=np.uint8)

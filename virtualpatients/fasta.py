@@ -1,17 +1,16 @@
-"""FASTA in and out: Biopython parses, one vectorised pass validates and encodes."""
+"""FASTA in and out: a cohort of equal-length encoded sequences from one or more files (records.py
+streams each file), labels from the descriptions, and vectorised FASTA output."""
 
 from __future__ import annotations
 
-import hashlib
-import io
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from Bio.SeqIO.FastaIO import SimpleFastaParser
 
-from .encoding import BASES, BASES_WITH_GAP, GAP, alphabet_for, translate
+from .encoding import BASES, BASES_WITH_GAP, GAP, alphabet_for
+from .records import read_records, record_id
 from .errors import InputError
 
 LENGTH_POLICIES = ("error", "pad", "crop")
@@ -50,88 +49,11 @@ class _Record:
     path: Path
     id: str
     description: str
-    sequence: str
 
 
-def _read_records(path: Path) -> tuple[list[_Record], str]:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, not a FASTA file") from None
-    except OSError as error:
-        raise InputError(f"{path}: cannot read file ({error.strerror or error})") from None
-    if not raw.strip():
-        raise InputError(f"{path}: empty file, no FASTA records")
-    if not raw.lstrip().startswith(b">"):
-        raise InputError(f"{path}: not a FASTA file (the first line does not start with '>')")
-    try:
-        text = raw.decode("ascii")
-    except UnicodeDecodeError as error:
-        raise InputError(
-            f"{path}: not a FASTA text file (byte 0x{raw[error.start]:02x} at offset {error.start})"
-        ) from None
-    records = [
-        _Record(path, title.split(None, 1)[0] if title.strip() else "", title, sequence)
-        for title, sequence in SimpleFastaParser(_unwrapped_lines(text))
-    ]
-    return records, hashlib.sha256(raw).hexdigest()
-
-
-# Whitespace that Biopython strips at the end of each line but would keep if lines were joined first.
-_LINE_END_ONLY_WHITESPACE = ("\t", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f")
-
-
-def _unwrapped_lines(text: str):
-    """The lines Biopython's SimpleFastaParser reads, with each record's wrapped sequence lines
-    already joined into one line: the records it returns are the same, but its Python loop runs
-    twice per record instead of once per 60-80 bases (the reading rate roughly triples).
-
-    Files where joining could change the result (a '>' not at a line start before the first
-    record, tabs or other whitespace Biopython strips only at line ends) are read line by line.
-    """
-    start = text.find(">")
-    if start < 0 or (start > 0 and text[start - 1] != "\n") or any(symbol in text for symbol in _LINE_END_ONLY_WHITESPACE):
-        yield from io.StringIO(text)
-        return
-    for chunk in text[start + 1 :].split("\n>"):
-        title, _, body = chunk.partition("\n")
-        yield f">{title}\n"
-        sequence = body.replace("\n", "")
-        if sequence:
-            yield sequence
-
-
-def _shown(symbol: str) -> str:
-    return symbol if symbol.isprintable() and not symbol.isspace() else repr(symbol)
-
-
-def _encode_all(records: list[_Record]) -> tuple[np.ndarray, np.ndarray]:
-    """Every record's bases as one flat index array (one table lookup over the concatenation),
-    and where each record ends; the culprit is located only when a symbol is invalid."""
-    lengths = np.fromiter(map(len, (r.sequence for r in records)), dtype=np.int64, count=len(records))
-    if lengths.min() == 0:
-        record = records[int(np.argmin(lengths))]
-        raise InputError(f"{record.path}: record '{record.id or '<no id>'}': empty sequence")
-    codes = translate(("".join(r.sequence for r in records)).encode("ascii"))
-    ends = np.cumsum(lengths)
-    if codes.max() < len(BASES):
-        return codes, ends
-    first_bad = int(np.argmax(codes == 255))
-    record = records[int(np.searchsorted(ends, first_bad, side="right"))]
-    sequence = record.sequence.encode("ascii")
-    record_bad = np.flatnonzero(translate(sequence) == 255)
-    found = ", ".join(_shown(c) for c in sorted({chr(sequence[i]) for i in record_bad}))
-    raise InputError(
-        f"{record.path}: record '{record.id or '<no id>'}': invalid character "
-        f"{_shown(chr(sequence[record_bad[0]]))} at {record_bad[0] + 1} (found {found}; only A, C, G, T are allowed)"
-    )
-
-
-def _fit_lengths(records: list[_Record], codes: np.ndarray, ends: np.ndarray, policy: str) -> tuple[np.ndarray, bool]:
+def _fit_lengths(records: list[_Record], codes: np.ndarray, lengths: np.ndarray, policy: str) -> tuple[np.ndarray, bool]:
     """(N, L) indices of equal-length sequences, and whether a gap channel was needed."""
-    lengths = np.diff(ends, prepend=0)
+    ends = np.cumsum(lengths)
     shortest, longest = int(lengths.min()), int(lengths.max())
     if shortest == longest:
         return codes.reshape(len(records), longest), False
@@ -195,16 +117,17 @@ def read_cohort(
         raise InputError("no FASTA file given")
     records: list[_Record] = []
     sources: list[SourceFile] = []
+    lengths: list[int] = []
+    buffer = bytearray()
     for path in paths:
-        file_records, digest = _read_records(Path(path))
-        if not file_records:
-            raise InputError(f"{path}: no FASTA records")
-        records.extend(file_records)
-        sources.append(SourceFile(str(Path(path).resolve()), digest, len(file_records)))
-    codes, ends = _encode_all(records)
+        file_records = read_records(Path(path), buffer)
+        records += [_Record(file_records.path, record_id(title), title) for title in file_records.titles]
+        lengths += file_records.lengths
+        sources.append(SourceFile(str(Path(path).resolve()), file_records.sha256, len(file_records.titles)))
     if len(records) < min_records:
         raise InputError(f"need at least {min_records} sequences, found {len(records)} in {', '.join(map(str, paths))}")
-    indices, with_gap = _fit_lengths(records, codes, ends, length_policy)
+    codes = np.frombuffer(buffer, dtype=np.uint8)
+    indices, with_gap = _fit_lengths(records, codes, np.asarray(lengths, dtype=np.int64), length_policy)
     alphabet = alphabet_for(with_gap)
     counts = Counter(r.id for r in records)
     warnings = [

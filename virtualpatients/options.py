@@ -8,6 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 Data = Annotated[list[Path], typer.Argument(help="FASTA file(s) with the cohort.")]
+OptionalData = Annotated[Optional[list[Path]], typer.Argument(help="FASTA file(s) with the cohort.")]
+CheckpointEvery = Annotated[Optional[int], typer.Option("--checkpoint-every", help="Steps between checkpoints.")]
 Config = Annotated[Optional[Path], typer.Option("--config", help="TOML recipe, e.g. configs/wgan-gp.toml.")]
 Steps = Annotated[Optional[int], typer.Option(help="Generator updates.")]
 BatchSize = Annotated[Optional[int], typer.Option("--batch-size", help="Sequences per update.")]

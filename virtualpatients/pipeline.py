@@ -4,18 +4,17 @@ atomic FASTA output, evaluation inputs, and the demo."""
 from __future__ import annotations
 
 import json
-import time
+
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .atomic import atomic_writer
 from .config import TrainConfig
 from .errors import InputError
-from .fasta import Cohort
+
 
 
 def holdout_split(n_sequences: int, fraction: float, seed: int, labels: list[str] | None = None) -> np.ndarray:
@@ -42,75 +41,6 @@ def class_indices(labels: list[str] | None) -> tuple[list[str], np.ndarray | Non
         raise InputError(f"labels: only one class ({names[0]}); a conditional model needs two or more")
     lookup = {name: i for i, name in enumerate(names)}
     return names, np.array([lookup[label] for label in labels], dtype=np.int64)
-
-
-def train_run(
-    cohort: Cohort, config: TrainConfig, run_dir: Path, console: Console, quiet: bool = False,
-    labels_from_files: bool = False,
-):
-    """Train on a cohort (less its held-out split) with a progress bar, save the run, remember it."""
-    from .checkpoint import remember_last_run, save_run
-    from .distributed import from_environment
-    from .train import train
-
-    main_process = from_environment().is_main
-    held = holdout_split(len(cohort), config.holdout, config.seed, cohort.labels)
-    training_rows = np.setdiff1d(np.arange(len(cohort)), held)
-    names, class_of = class_indices(cohort.labels)
-    training_classes = None if class_of is None else class_of[training_rows]
-    progress = Progress(
-        TextColumn("[bold]train"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[stats]}"),
-        TimeElapsedColumn(),
-        console=console,
-        disable=quiet or not main_process,
-        transient=False,
-    )
-    with progress:
-        task = progress.add_task("train", total=config.steps, stats="")
-
-        def on_progress(step: int, row: dict | None) -> None:
-            if row is None:
-                progress.update(task, completed=step)
-                return
-            stats = (
-                f"loss_D {row['loss_d']:.3f} loss_G {row['loss_g']:.3f} "
-                f"D(real) {row['d_real']:.3f} D(fake) {row['d_fake']:.3f} distinct {row['distinct_probe']:.2f}"
-            )
-            progress.update(task, completed=step, stats=stats)
-
-        result = train(
-            cohort.indices[training_rows], len(cohort.alphabet), config, on_progress, training_classes, len(names),
-            holdout=cohort.indices[held] if config.select_on_holdout and held.size else None,
-            holdout_labels=None if class_of is None else class_of[held],
-        )
-    metadata = {
-        "alphabet": cohort.alphabet,
-        "length": cohort.length,
-        "n_sequences": len(training_rows),
-        "n_records_read": len(cohort),
-        "holdout": {"fraction": config.holdout, "n": len(held), "indices": held.tolist()},
-        "training_files": [vars(source) for source in cohort.sources],
-        "seed": config.seed,
-        "device": result.device,
-        "batch_size_used": result.batch_size,
-        "processes": result.world_size,
-        "steps": config.steps,
-        "selected_step": result.selected_step,
-        "wall_time_s": round(result.wall_time_s, 3),
-        "ms_per_step": round(1000 * result.wall_time_s / config.steps, 3),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "classes": names,
-        "class_counts": [] if training_classes is None else np.bincount(training_classes, minlength=len(names)).tolist(),
-        "labels_from_files": labels_from_files,
-        "label_key": None if labels_from_files else config.label_key,
-    }
-    if main_process:
-        save_run(run_dir, result.generator, result.discriminator, config, result.history, metadata)
-        remember_last_run(run_dir)
-    return result
 
 
 def write_stream(chunks: Iterable[bytes], output: Path | None, force: bool = False) -> None:
@@ -226,7 +156,9 @@ def run_demo(out: Path, steps: int, seed: int, console: Console) -> dict:
     )
     cohort = read_cohort([data_path])
     run_dir = out / "run"
-    train_run(cohort, config, run_dir, console)
+    from .runner import train_run
+
+    train_run(cohort, config, run_dir, console, force=True)
 
     from .checkpoint import load_run
     from .generate import generate_fasta

@@ -14,11 +14,10 @@ from .config import TrainConfig
 from .encoding import position_counts
 from .errors import InputError, VPError
 from . import distributed
-from .model import Discriminator, Generator, ModelSpec, build_models, channel_argmax, channel_softmax
+from .model import Discriminator, Generator, ModelSpec, build_models, channel_softmax
+from .monitor import HISTORY_FIELDS, PROBE_SIZE, copy_state, log_row, probe
+from .resume import TrainingState
 
-HISTORY_FIELDS = ("step", "loss_d", "loss_g", "d_real", "d_fake", "acc_real", "acc_fake", "distinct_probe")
-PROBE_SIZE = 256
-COLLAPSE_THRESHOLD = 0.05
 
 
 @dataclass
@@ -94,6 +93,9 @@ def train(
     n_classes: int = 0,
     holdout: np.ndarray | None = None,
     holdout_labels: np.ndarray | None = None,
+    on_checkpoint: Callable[[TrainingState], None] | None = None,
+    should_stop: Callable[[], str | None] | None = None,
+    resume: TrainingState | None = None,
 ) -> TrainResult:
     """Train on (N, L) channel indices (and class indices 0..n_classes-1 when conditional).
 
@@ -106,18 +108,24 @@ def train(
     Under torchrun each process trains on its own shard of the rows with its own noise, and
     DistributedDataParallel averages the gradients; batch_size is per process. Only rank 0
     reports progress, scores the probe and selects a checkpoint.
+
+    Every config.checkpoint_every steps, at the end, and when should_stop() names a reason (a
+    signal), on_checkpoint receives the full state (after a check that the losses and weights
+    are finite); a stop then raises Interrupted. Training from `resume` continues that state:
+    on the CPU the weights end bit-identical to an uninterrupted run.
     """
     topology = distributed.from_environment()
     device = distributed.rank_device(select_device(config.device), topology)
     created_group = distributed.start(topology, device)
     try:
         return _train(indices, n_channels, config, on_progress, labels, n_classes, holdout, holdout_labels,
-                      topology, device)
+                      topology, device, on_checkpoint, should_stop, resume)
     finally:
         distributed.stop(created_group)
 
 
-def _train(indices, n_channels, config, on_progress, labels, n_classes, holdout, holdout_labels, topology, device):
+def _train(indices, n_channels, config, on_progress, labels, n_classes, holdout, holdout_labels, topology, device,
+           on_checkpoint, should_stop, resume):
     n_total, length = indices.shape
     if n_total < 2:
         raise InputError(f"need at least 2 sequences to train, found {n_total}")
@@ -162,6 +170,35 @@ def _train(indices, n_channels, config, on_progress, labels, n_classes, holdout,
     best: tuple[float, int, dict, dict] | None = None
     probe_gumbel = gumbel_noise(torch.Size((PROBE_SIZE, length, n_channels)), device, rng)
     history: list[dict[str, float]] = []
+    first_step = 1
+    if resume is not None:
+        if resume.world_size != topology.world_size:
+            raise InputError(
+                f"the checkpoint was written by {resume.world_size} process(es); resume with as many, not "
+                f"{topology.world_size}"
+            )
+        generator.load_state_dict(resume.networks["generator"])
+        discriminator.load_state_dict(resume.networks["discriminator"])
+        opt_g.load_state_dict(resume.optimisers["opt_g"])
+        opt_d.load_state_dict(resume.optimisers["opt_d"])
+        # The probe draws above repeat the original run's; from here on its stream continues.
+        rng.set_state(resume.rng_states[topology.rank])
+        history, warnings, best, first_step = list(resume.history), list(resume.warnings), resume.best, resume.step + 1
+
+    def checkpoint(step: int, losses: tuple[torch.Tensor, ...]) -> None:
+        if not _all_finite(losses, generator, discriminator, topology):
+            raise VPError(f"training diverged at step {step}: non-finite loss or weights; nothing saved from it")
+        rng_states = distributed.gather_states(rng.get_state(), topology)
+        if on_checkpoint is not None and topology.is_main:
+            on_checkpoint(TrainingState(
+                step=step,
+                networks={"generator": copy_state(generator), "discriminator": copy_state(discriminator)},
+                optimisers={"opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict()},
+                rng_states=rng_states, history=history, warnings=warnings, best=best, world_size=topology.world_size,
+            ))
+
+    if resume is None:
+        checkpoint(0, ())
     started = time.perf_counter()
 
     def batch() -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -174,7 +211,7 @@ def _train(indices, n_channels, config, on_progress, labels, n_classes, holdout,
             return x
         return x + sigma * torch.randn(x.shape, device=device, generator=rng)
 
-    for step in range(1, config.steps + 1):
+    for step in range(first_step, config.steps + 1):
         for critic_step in range(config.critic_steps):
             real, batch_classes = batch()
             noise = torch.randn(batch_size, config.noise_dim, device=device, generator=rng)
@@ -213,15 +250,20 @@ def _train(indices, n_channels, config, on_progress, labels, n_classes, holdout,
 
         row = None
         if step % config.log_every == 0 or step == config.steps or step == 1:
-            row = _log_row(step, loss_d, loss_g, logit_real, logit_fake, wasserstein)
+            row = log_row(step, loss_d, loss_g, logit_real, logit_fake, wasserstein)
             if not all(np.isfinite(row[key]) for key in HISTORY_FIELDS[:7]):
                 raise VPError(f"training diverged at step {step}: non-finite loss or score")
             if topology.is_main:
-                best = _probe(row, step, generator, discriminator, config, warnings, best, selecting, holdout,
+                best = probe(row, step, generator, discriminator, config, warnings, best, selecting, holdout,
                               holdout_labels, probe_noise, probe_classes, probe_gumbel, n_channels)
                 history.append(row)
         if on_progress is not None and topology.is_main:
             on_progress(step, row)
+        stop_reason = _stop_reason(should_stop, topology, step, config.log_every)
+        if step % config.checkpoint_every == 0 or step == config.steps or stop_reason:
+            checkpoint(step, (loss_d, loss_g))
+        if stop_reason:
+            raise Interrupted(stop_reason, step)
 
     selected_step = None
     if best is not None:
@@ -244,49 +286,31 @@ def _train(indices, n_channels, config, on_progress, labels, n_classes, holdout,
     )
 
 
-def _probe(row, step, generator, discriminator, config, warnings, best, selecting, holdout, holdout_labels,
-           probe_noise, probe_classes, probe_gumbel, n_channels):
-    """Score a fixed probe batch: distinct share (mode collapse) and, with a hold-out, AATS for
-    checkpoint selection. Returns the best (distance, step, states) so far."""
-    with torch.no_grad():
-        probe = generator(probe_noise, probe_classes).float()
-        if config.output == "gumbel":
-            probe = probe + probe_gumbel
-        probe_bases = channel_argmax(probe)
-        distinct = torch.unique(probe_bases, dim=0).shape[0]
-    row["distinct_probe"] = distinct / PROBE_SIZE
-    late = step >= config.steps // 10
-    if selecting:
-        row["aats_probe"] = _class_mean_aats(
-            holdout, holdout_labels, probe_bases.cpu().numpy(),
-            None if probe_classes is None else probe_classes.cpu().numpy(), n_channels, config.seed,
-        )
-        distance = abs(row["aats_probe"] - 0.5)
-        if late and np.isfinite(distance) and (best is None or distance < best[0]):
-            best = (distance, step, _copy_state(generator), _copy_state(discriminator))
-    if late and row["distinct_probe"] < COLLAPSE_THRESHOLD and not any("collapse" in w for w in warnings):
-        warnings.append(f"mode collapse at step {step}: {distinct} distinct sequences in a probe batch of {PROBE_SIZE}")
-    return best
+class Interrupted(Exception):
+    """Training stopped on request (a signal) after saving a checkpoint at `step`."""
+
+    def __init__(self, reason: str, step: int):
+        super().__init__(f"{reason} at step {step}")
+        self.reason, self.step = reason, step
 
 
-def _class_mean_aats(
-    real: np.ndarray, real_classes: np.ndarray | None, generated: np.ndarray, generated_classes: np.ndarray | None,
-    n_channels: int, seed: int,
-) -> float:
-    from .metrics import adversarial_accuracy
-
-    if real_classes is None or generated_classes is None:
-        return adversarial_accuracy(real, generated, n_channels, seed)["aats"]
-    scores = [
-        adversarial_accuracy(real[real_classes == c], generated[generated_classes == c], n_channels, seed)["aats"]
-        for c in np.unique(real_classes)
-        if (real_classes == c).sum() >= 2 and (generated_classes == c).sum() >= 2
-    ]
-    return float(np.mean(scores)) if scores else float("nan")
+def _stop_reason(should_stop, topology, step: int, log_every: int) -> str | None:
+    """The caller's reason to stop. Processes of one torchrun job agree at log steps only, so a
+    signal that reaches them at different steps stops them at the same one."""
+    if should_stop is None:
+        return None
+    if not topology.distributed:
+        return should_stop()
+    if step % log_every:
+        return None
+    return "interrupted" if distributed.any_rank(should_stop() is not None) else None
 
 
-def _copy_state(network: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {name: value.detach().clone() for name, value in network.state_dict().items()}
+def _all_finite(losses, generator, discriminator, topology) -> bool:
+    values = [loss.detach().float().reshape(1) for loss in losses]
+    values += [p.detach().float().abs().max().reshape(1) for p in (*generator.parameters(), *discriminator.parameters())]
+    finite = bool(torch.isfinite(torch.cat(values)).all())
+    return not distributed.any_rank(not finite) if topology.distributed else finite
 
 
 def _start_at_the_data(generator: Generator, indices: np.ndarray, n_channels: int) -> None:
@@ -297,25 +321,3 @@ def _start_at_the_data(generator: Generator, indices: np.ndarray, n_channels: in
     with torch.no_grad():
         last.bias.copy_(torch.from_numpy(log_frequencies))
         last.weight.mul_(0.1)
-
-
-def _log_row(step, loss_d, loss_g, logit_real, logit_fake, wasserstein: bool) -> dict[str, float]:
-    """One history row; the only place that synchronises with the device."""
-    with torch.no_grad():
-        if wasserstein:
-            real_score, fake_score = logit_real.mean(), logit_fake.mean()
-            # Accuracy of the critic thresholded halfway between its mean real and fake scores.
-            middle = (real_score + fake_score) / 2
-            values = [real_score, fake_score, (logit_real > middle).float().mean(), (logit_fake < middle).float().mean()]
-        else:
-            values = [
-                torch.sigmoid(logit_real).mean(),
-                torch.sigmoid(logit_fake).mean(),
-                (logit_real > 0).float().mean(),
-                (logit_fake < 0).float().mean(),
-            ]
-        stats = torch.stack([loss_d.detach(), loss_g.detach(), *values]).tolist()
-    row = {"step": step, **dict(zip(HISTORY_FIELDS[1:7], stats))}
-    if wasserstein:
-        row["wasserstein"] = row["d_real"] - row["d_fake"]
-    return row

@@ -1,0 +1,124 @@
+import gzip
+import hashlib
+import io
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from Bio.SeqIO.FastaIO import SimpleFastaParser
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from virtualpatients import records
+from virtualpatients.encoding import decode_strings
+from virtualpatients.errors import InputError
+from virtualpatients.fasta import read_cohort
+from virtualpatients.records import _unwrapped_lines, read_records
+
+
+def parsed(path, monkeypatch=None, block=None):
+    if block is not None:
+        monkeypatch.setattr(records, "BLOCK", block)
+        monkeypatch.setattr(records, "BATCH", 7)
+    buffer = bytearray()
+    result = read_records(path, buffer)
+    codes = np.frombuffer(bytes(buffer), np.uint8)
+    sequences, start = [], 0
+    for length in result.lengths:
+        sequences.append(decode_strings(codes[start : start + length])[0])
+        start += length
+    return result, sequences
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["\n", ">", "A", "c", "G", "t", " ", "\r", "\t", "x", "\x0b", ">id desc\n"]), max_size=60))
+def test_joined_lines_give_the_records_biopython_gives_line_by_line(symbols):
+    text = "".join(symbols)
+    assert list(SimpleFastaParser(_unwrapped_lines(text))) == list(SimpleFastaParser(io.StringIO(text)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.text("ab ", max_size=6), st.text("ACGT\n\r ", min_size=1, max_size=30)), min_size=1, max_size=6),
+    st.integers(1, 9),
+)
+def test_reading_in_small_blocks_gives_what_biopython_reads_from_the_whole_file(tmp_path_factory, entries, block):
+    text = "\n" + "".join(f">r{i} {title}\n{body}\n" for i, (title, body) in enumerate(entries))
+    expected = list(SimpleFastaParser(io.StringIO(text)))
+    path = tmp_path_factory.mktemp("blocks") / "x.fasta"
+    path.write_text(text)
+    with pytest.MonkeyPatch.context() as patch:
+        if any(not sequence for _, sequence in expected):
+            with pytest.raises(InputError, match="empty sequence"):
+                parsed(path, patch, block)
+            return
+        result, sequences = parsed(path, patch, block)
+    assert result.titles == [title for title, _ in expected]
+    assert sequences == [sequence.upper() for _, sequence in expected]
+
+
+def test_gzip_windows_line_endings_and_one_very_long_line(tmp_path):
+    rng = np.random.default_rng(0)
+    long = "".join(rng.choice(list("ACGT"), 300_000))
+    text = f">a first\r\n{long}\r\n>b\r\n{long[::-1]}\r\n"
+    plain = tmp_path / "x.fasta"
+    plain.write_bytes(text.encode())
+    packed = tmp_path / "x.fasta.gz"
+    packed.write_bytes(gzip.compress(text.encode()))
+    for path in (plain, packed):
+        result, sequences = parsed(path)
+        assert result.titles == ["a first", "b"] and sequences == [long, long[::-1]]
+        assert result.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()  # of the bytes on disk
+    assert read_cohort([packed]).length == 300_000
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (gzip.compress(b">a\nACGT\n")[:-6], "cannot read gzip file"),
+        (b"\x1f\x8b" + b"not gzip at all", "cannot read gzip file"),
+        (gzip.compress(b">a\nAC\xffGT\n"), "byte 0xff at offset 5 of the decompressed data"),
+        (gzip.compress(b""), "empty file"),
+        (b"\n\n  \n", "empty file"),
+        (b"ACGT\n>a\nACGT\n", "first line does not start with '>'"),
+        (b">a\nACGT\n>b\n\n", "record 'b': empty sequence"),
+        (b">a\nACNT\n", "record 'a': invalid character N at 3"),
+    ],
+)
+def test_broken_files_end_in_one_clean_error(tmp_path, content, message):
+    path = tmp_path / "broken.fasta.gz"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=message):
+        read_records(path, bytearray())
+
+
+def test_a_large_file_is_read_in_about_its_encoded_size(tmp_path):
+    # 60,000 records x 1,000 bases: 61 MB of text, 60 MB encoded. Reading the whole text,
+    # then decoding, splitting and joining it, would peak at several times that.
+    n, length = 60_000, 1_000
+    script = textwrap.dedent(f"""
+        import resource, sys
+        import numpy as np
+        from virtualpatients.fasta import format_fasta, read_cohort
+        rng = np.random.default_rng(0)
+        path = sys.argv[1]
+        with open(path, "wb") as out:
+            for start in range(0, {n}, 2000):
+                codes = np.frombuffer(b"ACGT", np.uint8)[rng.integers(0, 4, (2000, {length}), dtype=np.uint8)]
+                out.write(format_fasta([f"r{{i}}" for i in range(start, start + 2000)], [""] * 2000, codes))
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        cohort = read_cohort([path])
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print(len(cohort), before, after)
+    """)
+    output = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "large.fasta")], capture_output=True, text=True, check=True
+    ).stdout.split()
+    n_read, before_kib, after_kib = map(int, output)
+    assert n_read == n
+    encoded_mib = n * length / 2**20
+    growth_mib = (after_kib - before_kib) / 1024
+    # Encoded array + ids + one block and batch; the file's text is never held whole.
+    assert growth_mib < 1.3 * encoded_mib + 30, (growth_mib, encoded_mib)
