@@ -59,11 +59,19 @@ def test_train_generate_evaluate_blast_json(tiny_cohort, tmp_path):
 
 
 def test_output_file_refuses_to_overwrite_without_force(tiny_cohort, tmp_path):
-    assert vp("train", str(tiny_cohort), *TRAIN_FLAGS, "--steps", "2", cwd=tmp_path).returncode == 0
-    assert vp("generate", "-n", "3", "-o", "out.fasta", cwd=tmp_path).returncode == 0
-    again = vp("generate", "-n", "3", "-o", "out.fasta", cwd=tmp_path)
-    assert again.returncode == 2 and b"--force" in again.stderr
-    assert vp("generate", "-n", "4", "-o", "out.fasta", "--force", cwd=tmp_path).returncode == 0
+    from typer.testing import CliRunner
+
+    from virtualpatients.cli import app
+
+    def invoke(*arguments: str):
+        return CliRunner().invoke(app, list(arguments))
+
+    assert invoke("train", str(tiny_cohort), *TRAIN_FLAGS, "--steps", "2").exit_code == 0
+    assert invoke("generate", "-n", "3", "-o", "out.fasta").exit_code == 0
+    again = invoke("generate", "-n", "3", "-o", "out.fasta")
+    assert again.exit_code == 2 and "--force" in again.stderr
+    assert (tmp_path / "out.fasta").read_text().count(">") == 3  # untouched
+    assert invoke("generate", "-n", "4", "-o", "out.fasta", "--force").exit_code == 0
     assert (tmp_path / "out.fasta").read_text().count(">") == 4
 
 

@@ -66,7 +66,7 @@ def _warn(messages) -> None:
         err.print(f"[yellow]warning:[/] {message}", highlight=False)
 
 
-def _train(data, config, overrides, labels_from_files, out, force=False):
+def _train(data, config, overrides, labels_from_files, out, force=False, cds=False):
     from .config import resolve_config
     from .distributed import from_environment
     from .fasta import read_cohort
@@ -76,13 +76,15 @@ def _train(data, config, overrides, labels_from_files, out, force=False):
     if not data:
         raise InputError("give the FASTA file(s) to train on (or --resume RUN_DIR)")
     settings = resolve_config(config, overrides)
-    cohort = read_cohort(data, settings.length_policy, label_key=settings.label_key, labels_from_files=labels_from_files)
+    cohort = read_cohort(
+        data, settings.length_policy, label_key=settings.label_key, labels_from_files=labels_from_files, cds=cds
+    )
     if main_process:
         _warn(cohort.warnings)
         classes = "" if cohort.labels is None else f", classes {dict(sorted(Counter(cohort.labels).items()))}"
         err.print(f"read {len(cohort)} sequences of length {cohort.length} from {len(data)} file(s){classes}", highlight=False)
     run_dir = out or Path("runs") / time.strftime("run-%Y%m%d-%H%M%S")
-    result = train_run(cohort, settings, run_dir, console=err, labels_from_files=labels_from_files, force=force)
+    result = train_run(cohort, settings, run_dir, console=err, labels_from_files=labels_from_files, force=force, cds=cds)
     _finish_training(result, run_dir, settings.steps)
     return cohort, run_dir
 
@@ -115,6 +117,7 @@ def train(
         Optional[Path], typer.Option("--resume", help="Continue this run from its last checkpoint (same data).")
     ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing run directory.")] = False,
+    cds: o.Cds = False,
 ) -> None:
     """Train a GAN (conditional when the records carry labels) and write a run directory.
 
@@ -125,12 +128,12 @@ def train(
         label_key=label_key, precision=precision, checkpoint_every=checkpoint_every,
     )
     if resume is None:
-        _train(data, config, overrides, labels_from_files, out, force)
+        _train(data, config, overrides, labels_from_files, out, force, cds)
         return
     from .runner import resume_run
 
     changed = sorted(k for k, v in overrides.items() if v is not None and k != "steps")
-    if changed or config is not None or out is not None or labels_from_files:
+    if changed or config is not None or out is not None or labels_from_files or cds:
         raise InputError("--resume continues the saved configuration; only --steps (and the data files) may be given")
     _, result = resume_run(resume, data, steps, err)
     _finish_training(result, resume, result.history[-1]["step"] if result.history else steps)
@@ -262,6 +265,42 @@ def balance(
     write_stream(balanced_fasta(cohort, run, to_generate, seed), output, force)
     err.print(balance_table(counts, to_generate))
     err.print(f"wrote {len(cohort) + sum(to_generate.values())} records to {output}", highlight=False)
+
+
+@app.command()
+@clean_errors
+def fetch(
+    accessions: Annotated[Optional[list[str]], typer.Argument(help="Nucleotide accessions, e.g. NM_000546.6.")] = None,
+    query: Annotated[Optional[str], typer.Option(help='Entrez search, e.g. "TP53[gene] AND Homo sapiens[orgn]".')] = None,
+    max_records: Annotated[int, typer.Option("--max", help="Most records a search returns.")] = 100,
+    file_format: Annotated[str, typer.Option("--format", help="fasta or gb (GenBank).")] = "fasta",
+    cds: o.Cds = False,
+    email: Annotated[Optional[str], typer.Option(help="Contact address NCBI requires.", envvar="NCBI_EMAIL")] = None,
+    api_key: Annotated[
+        Optional[str], typer.Option("--api-key", help="NCBI API key (10 requests/s instead of 3).", envvar="NCBI_API_KEY")
+    ] = None,
+    cache_dir: Annotated[
+        Optional[Path], typer.Option("--cache-dir", help="Download cache; default $VP_CACHE_DIR or ~/.cache.")
+    ] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+    force: o.Force = False,
+) -> None:
+    """Download nucleotide records from NCBI (by accession, or search with --query) as FASTA or GenBank."""
+    from .fetch import fetch as fetch_records
+    from .pipeline import write_stream
+
+    if output is not None and output.exists() and not force:
+        raise InputError(f"{output} exists; use --force to overwrite it")
+    result = fetch_records(
+        accessions or None, query, max_records, file_format, cds, email, api_key, cache_dir
+    )
+    write_stream([result.data], output, force)
+    what = f"{result.n_sequences} coding sequences from " if cds else ""
+    err.print(
+        f"{what}{result.n_records} NCBI records ({result.n_cached} from the cache)"
+        + (f" written to {output}" if output else ""),
+        highlight=False,
+    )
 
 
 @app.command()

@@ -109,6 +109,7 @@ def read_cohort(
     min_records: int = 2,
     label_key: str | None = None,
     labels_from_files: bool = False,
+    cds: bool = False,
 ) -> Cohort:
     """Read, validate and encode FASTA files into one equal-length cohort, with classes if any."""
     if length_policy not in LENGTH_POLICIES:
@@ -120,7 +121,7 @@ def read_cohort(
     lengths: list[int] = []
     buffer = bytearray()
     for path in paths:
-        file_records = read_records(Path(path), buffer)
+        file_records = read_records(Path(path), buffer, cds)
         records += [_Record(file_records.path, record_id(title), title) for title in file_records.titles]
         lengths += file_records.lengths
         sources.append(SourceFile(str(Path(path).resolve()), file_records.sha256, len(file_records.titles)))

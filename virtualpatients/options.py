@@ -9,6 +9,7 @@ import typer
 
 Data = Annotated[list[Path], typer.Argument(help="FASTA file(s) with the cohort.")]
 OptionalData = Annotated[Optional[list[Path]], typer.Argument(help="FASTA file(s) with the cohort.")]
+Cds = Annotated[bool, typer.Option("--cds", help="GenBank input: use each record's coding sequence (CDS).")]
 CheckpointEvery = Annotated[Optional[int], typer.Option("--checkpoint-every", help="Steps between checkpoints.")]
 Config = Annotated[Optional[Path], typer.Option("--config", help="TOML recipe, e.g. configs/wgan-gp.toml.")]
 Steps = Annotated[Optional[int], typer.Option(help="Generator updates.")]

@@ -21,6 +21,8 @@ from Bio.SeqIO.FastaIO import SimpleFastaParser
 
 from .encoding import BASES, translate, translation_table
 from .errors import InputError
+from .genbank import SUFFIXES as GENBANK_SUFFIXES
+from .genbank import genbank_records
 
 BLOCK = 1 << 22  # bytes read at a time
 BATCH = 1 << 22  # bases encoded at a time: the temporaries of a batch are a few times this
@@ -152,9 +154,12 @@ def _encode_batch(path: Path, titles: list[str], sequences: list[str], into: byt
     into += translated
 
 
-def read_records(path: Path, into: bytearray) -> FileRecords:
-    """Append the file's encoded bases to `into`; return its titles, lengths and checksum."""
+def read_records(path: Path, into: bytearray, cds: bool = False) -> FileRecords:
+    """Append the file's encoded bases to `into`; return its titles, lengths and checksum.
+    GenBank files (.gb, .gbk, ...) give their records, or with cds=True their coding sequences."""
     path = Path(path)
+    if cds or path.suffix.lower() in GENBANK_SUFFIXES:
+        return _read_genbank(path, into, cds)
     result = FileRecords(path)
     try:
         with open(path, "rb") as raw:
@@ -188,3 +193,11 @@ def read_records(path: Path, into: bytearray) -> FileRecords:
         raise InputError(f"{path}: no FASTA records")
     return result
 
+
+
+def _read_genbank(path: Path, into: bytearray, cds: bool) -> FileRecords:
+    pairs = genbank_records(path, cds)
+    titles, sequences = [title for title, _ in pairs], [sequence for _, sequence in pairs]
+    _encode_batch(path, titles, sequences, into)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return FileRecords(path, titles, [len(s) for s in sequences], digest)

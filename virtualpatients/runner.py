@@ -94,7 +94,7 @@ class RunWriter:
 
 def train_run(
     cohort: Cohort, config: TrainConfig, run_dir: Path, console: Console, quiet: bool = False,
-    labels_from_files: bool = False, resume=None, force: bool = False,
+    labels_from_files: bool = False, resume=None, force: bool = False, cds: bool = False,
 ):
     """Train on a cohort (less its held-out split) with a progress bar, checkpointing into
     run_dir as it goes; remember the run."""
@@ -121,6 +121,7 @@ def train_run(
         "classes": names,
         "class_counts": [] if training_classes is None else np.bincount(training_classes, minlength=len(names)).tolist(),
         "labels_from_files": labels_from_files,
+        "cds": cds,
         "label_key": None if labels_from_files else config.label_key,
         "resumed_from_step": None if resume is None else resume.step,
     }
@@ -191,11 +192,13 @@ def resume_run(run_dir: Path, data: list[Path] | None, steps: int | None, consol
         raise InputError(f"{run_dir} has finished its {config.steps} steps; pass --steps N (> {state.step}) to train on")
     recorded = run.get("training_files") or []
     files = list(data) if data else [Path(source["path"]) for source in recorded]
+    cds = bool(run.get("cds"))
     cohort = read_cohort(files, config.length_policy, label_key=config.label_key,
-                         labels_from_files=bool(run.get("labels_from_files")))
+                         labels_from_files=bool(run.get("labels_from_files")), cds=cds)
     if [s.sha256 for s in cohort.sources] != [source.get("sha256") for source in recorded]:
         raise InputError(
             f"the data differ from what {run_dir} was trained on ({', '.join(map(str, files))}; "
             "compared by sha256): resume needs the same files in the same order"
         )
-    return cohort, train_run(cohort, config, run_dir, console, quiet, bool(run.get("labels_from_files")), resume=state)
+    return cohort, train_run(cohort, config, run_dir, console, quiet, bool(run.get("labels_from_files")),
+                             resume=state, cds=cds)
