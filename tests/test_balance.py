@@ -8,7 +8,6 @@ import pytest
 from Bio import SeqIO
 
 from conftest import PATTERN_AT, PATTERNS
-from test_cli import vp
 from virtualpatients.balance import plan_counts
 from virtualpatients.config import TrainConfig
 from virtualpatients.errors import InputError
@@ -16,6 +15,19 @@ from virtualpatients.fasta import read_cohort
 from virtualpatients.pipeline import class_indices, holdout_split
 from virtualpatients.train import train
 from virtualpatients.utility import smote, utility
+
+def vp(*args: str, cwd=None):
+    """The CLI in this process (no interpreter and torch start-up per call), with the fields of a
+    finished subprocess."""
+    from types import SimpleNamespace
+
+    from typer.testing import CliRunner
+
+    from virtualpatients.cli import app
+
+    result = CliRunner().invoke(app, list(args))
+    return SimpleNamespace(returncode=result.exit_code, stdout=result.stdout_bytes, stderr=result.stderr_bytes)
+
 
 FAST = ["--hidden", "64", "--noise-dim", "8", "--batch-size", "32", "--device", "cpu", "--lr", "0.002"]
 

@@ -206,7 +206,7 @@ for number in range(kills):
         torch.set_num_threads(1)
         train_run(cohort, config, folder / f"run{number}", Console(quiet=True))
         os._exit(0)
-    time.sleep(chance.uniform(0.0, 0.6))
+    time.sleep(chance.uniform(0.0, 0.4))
     os.kill(child, signal.SIGKILL)
     os.waitpid(child, 0)
 print("done")

@@ -165,7 +165,9 @@ def generate(
         err.print(f"wrote {n} sequences to {output}")
 
 
-def _evaluation(generated, real, holdout, reference, n, model, seed, sample, length_policy, blast, label=None):
+def _evaluation(
+    generated, real, holdout, reference, n, model, seed, sample, length_policy, blast, label=None, baselines=False
+):
     from .evaluate import evaluate_sets
     from .pipeline import evaluation_inputs, read_reference
 
@@ -180,6 +182,11 @@ def _evaluation(generated, real, holdout, reference, n, model, seed, sample, len
     evaluation = evaluate_sets(*compared, reference_indices, blast=blast, seed=seed)
     if evaluation.summary["diversity"]["warning"]:
         _warn([evaluation.summary["diversity"]["warning"]])
+    if baselines:
+        from .comparison import attach, evaluate_baselines
+
+        results = evaluate_baselines(generated_set, real_set, held_set, reference_indices, seed, label=label)
+        attach(evaluation.summary, evaluation.arrays, results)
     return evaluation, run, (real_set, held_set)
 
 
@@ -189,15 +196,15 @@ def evaluate(
     generated: o.Generated = None, real: o.Real = None, holdout: o.HoldoutFile = None, reference: o.Reference = None,
     n: Annotated[int, typer.Option("-n", help="How many to generate when --generated is not given.")] = 100,
     model: o.Model = None, seed: o.Seed = 0, sample: o.Sample = None, label: o.Label = None,
-    blast: o.Blast = False, utility: o.Utility = False,
+    blast: o.Blast = False, utility: o.Utility = False, baselines: o.Baselines = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
     length_policy: o.Policy = "error",
 ) -> None:
     """Compare generated with real sequences: fidelity, variants, validity, diversity, privacy, BLAST+, utility."""
-    from .tables import evaluation_table, jsonable, utility_table
+    from .tables import comparison_table, evaluation_table, jsonable, utility_table
 
     evaluation, run, (real_set, held_set) = _evaluation(
-        generated, real, holdout, reference, n, model, seed, sample, length_policy, blast, label
+        generated, real, holdout, reference, n, model, seed, sample, length_policy, blast, label, baselines
     )
     err.print(evaluation_table(evaluation.summary))
     if utility:
@@ -205,6 +212,13 @@ def evaluate(
 
         evaluation.summary["utility"] = run_utility(run, real_set, held_set, sample)
         err.print(utility_table(evaluation.summary["utility"]))
+        if baselines:
+            from .comparison import baseline_generator
+
+            for kind, summary in evaluation.summary["baselines"].items():
+                summary["utility"] = run_utility(run, real_set, held_set, sample, baseline_generator(kind, real_set))
+    if baselines:
+        err.print(comparison_table(evaluation.summary))
     if as_json:
         sys.stdout.write(json.dumps(jsonable(evaluation.summary), indent=2) + "\n")
 
@@ -218,6 +232,8 @@ def report(
     n: Annotated[int, typer.Option("-n", help="How many to generate when --generated is not given.")] = 1000,
     seed: o.Seed = 0, sample: o.Sample = None, label: o.Label = None, blast: o.Blast = False,
     length_policy: o.Policy = "error",
+    baselines: Annotated[bool, typer.Option("--baselines/--no-baselines", help="Score the baseline generators too.")]
+    = True,
 ) -> None:
     """Write report.html with plots (training curves, identity, DCR, frequencies, variants) and metrics.json."""
     from .checkpoint import HISTORY_FILE, resolve_run_dir
@@ -225,12 +241,18 @@ def report(
     from .tables import evaluation_table
 
     run_dir = resolve_run_dir(model) if (generated is None or real is None or model) else None
-    evaluation, _, _ = _evaluation(generated, real, holdout, reference, n, model, seed, sample, length_policy, blast, label)
+    evaluation, _, _ = _evaluation(
+        generated, real, holdout, reference, n, model, seed, sample, length_policy, blast, label, baselines
+    )
     history = read_history(run_dir / HISTORY_FILE) if run_dir is not None else []
     target = out or (run_dir / "report" if run_dir is not None else Path("vp-report"))
     title = f"vp report: {run_dir.name if run_dir is not None else evaluation.summary['generated_source']}"
     written = write_report(target, evaluation.summary, evaluation.arrays, history, title=title)
     err.print(evaluation_table(evaluation.summary))
+    if baselines:
+        from .tables import comparison_table
+
+        err.print(comparison_table(evaluation.summary))
     err.print(f"wrote {len(written)} files to [bold]{target}[/]: open {target / 'report.html'}", highlight=False)
 
 
@@ -301,6 +323,46 @@ def fetch(
         + (f" written to {output}" if output else ""),
         highlight=False,
     )
+
+
+@app.command()
+@clean_errors
+def baseline(
+    kind: Annotated[str, typer.Argument(help="independent, markov, resample-mutate or copy.")],
+    data: o.Data,
+    n: Annotated[int, typer.Option("-n", help="Number of sequences.")] = 100,
+    seed: Annotated[int, typer.Option(help="Seed; the same seed gives identical output.")] = 0,
+    order: Annotated[int, typer.Option(help="Markov order (markov only).")] = 3,
+    label_key: Annotated[str, typer.Option("--label-key", help="Description key of the class.")] = "label",
+    length_policy: o.Policy = "error",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+    force: o.Force = False,
+) -> None:
+    """Write N sequences of a baseline generator fitted on DATA (per class when labelled), as FASTA."""
+    import numpy as np
+
+    from .comparison import baseline_set
+    from .encoding import decode
+    from .evaluate import SequenceSet, from_cohort
+    from .fasta import format_fasta, read_cohort
+    from .pipeline import write_stream
+
+    if n < 0:
+        raise InputError("-n must be zero or more")
+    training = from_cohort(read_cohort(data, length_policy, label_key=label_key), "training data")
+    labels = None
+    if training.labels is not None:  # classes in the training proportions (largest remainders)
+        names, counts = np.unique(training.labels, return_counts=True)
+        shares = n * counts / counts.sum()
+        whole = np.floor(shares).astype(int)
+        whole[np.argsort(whole - shares)[: n - whole.sum()]] += 1
+        labels = [str(name) for name, count in zip(names, whole) for _ in range(count)]
+    like = SequenceSet([""] * n, np.zeros((n, 0), np.uint8), training.alphabet, "request", labels)
+    drawn = baseline_set(kind, training, like, seed, order)
+    description = f"baseline={kind} seed={seed}" + (f" order={order}" if kind == "markov" else "")
+    descriptions = [description + ("" if drawn.labels is None else f" {label_key}={label}")
+                    for label in (drawn.labels or [None] * len(drawn.ids))]
+    write_stream([format_fasta(drawn.ids, descriptions, decode(drawn.indices, drawn.alphabet))], output, force)
 
 
 @app.command()

@@ -49,4 +49,7 @@ Label = Annotated[Optional[str], typer.Option(help="Only this class (conditional
 Policy = Annotated[str, typer.Option("--length-policy", help="For FASTA inputs: error, pad or crop.")]
 Blast = Annotated[bool, typer.Option("--blast", help="Also compare with NCBI BLAST+ (blastn).")]
 Utility = Annotated[bool, typer.Option("--utility", help="Classifier utility of balancing (needs labels, a hold-out).")]
+Baselines = Annotated[
+    bool, typer.Option("--baselines", help="Also score the baseline generators (PWM, Markov, resample-mutate, copy).")
+]
 Force = Annotated[bool, typer.Option(help="Overwrite the output file if it exists.")]

@@ -101,8 +101,9 @@ def evaluation_inputs(
     return generated_set, real_set, held_set, warnings, run
 
 
-def run_utility(run, real_set, held_set, sample: bool | None, seeds: int = 5) -> dict:
-    """Classifier utility of balancing, trained on the run's training split, tested on its hold-out."""
+def run_utility(run, real_set, held_set, sample: bool | None, generate=None, seeds: int = 5) -> dict:
+    """Classifier utility of balancing, trained on the run's training split, tested on its hold-out;
+    the minority records come from the run's generator, or from `generate(label, n, seed)`."""
     from .generate import generate_all
     from .utility import utility
 
@@ -111,8 +112,9 @@ def run_utility(run, real_set, held_set, sample: bool | None, seeds: int = 5) ->
     if held_set is None or held_set.labels is None:
         raise InputError("--utility needs a labelled held-out set: train with --holdout 0.2 or pass --holdout FILE")
 
-    def generate(label: str, n: int, seed: int) -> np.ndarray:
-        return generate_all(run, n, seed, sample, label)[0]
+    if generate is None:
+        def generate(label: str, n: int, seed: int) -> np.ndarray:
+            return generate_all(run, n, seed, sample, label)[0]
 
     return utility(
         real_set.indices, real_set.labels, held_set.indices, held_set.labels, len(real_set.alphabet), generate, seeds

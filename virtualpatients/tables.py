@@ -122,3 +122,18 @@ def balance_table(counts: dict[str, int], generated: dict[str, int]) -> Table:
     for label, count in counts.items():
         table.add_row(label, str(count), str(generated[label]), str(count + generated[label]))
     return table
+
+
+def comparison_table(summary: dict[str, Any]) -> Table:
+    """The GAN and each baseline generator side by side, with the real reference."""
+    from .comparison import comparison_rows
+
+    summaries = {"GAN": summary, **summary.get("baselines", {})}
+    table = Table(title="GAN vs baselines (fitted on the same training split, equal numbers)", header_style="bold")
+    table.add_column("metric")
+    for name in summaries:
+        table.add_column(name, justify="right")
+    table.add_column("real", justify="right")
+    for section, metric, values, real in comparison_rows(summaries):
+        table.add_row(f"{section}: {metric}", *values, real)
+    return table

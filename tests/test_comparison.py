@@ -1,0 +1,79 @@
+import json
+from pathlib import Path
+
+import numpy as np
+from typer.testing import CliRunner
+
+from conftest import PATTERN_AT, PATTERNS
+from virtualpatients.baselines import BASELINES
+from virtualpatients.cli import app
+from virtualpatients.comparison import baseline_set, comparison_rows, evaluate_baselines
+from virtualpatients.evaluate import from_cohort
+from virtualpatients.fasta import read_cohort
+
+TINY_TRAIN = ["--steps", "30", "--hidden", "16", "--noise-dim", "4", "--batch-size", "16", "--device", "cpu"]
+
+
+def invoke(*arguments: str):
+    return CliRunner().invoke(app, list(arguments))
+
+
+def test_vp_baseline_writes_seeded_fasta_per_class_in_training_proportions(two_class_cohort):
+    result = invoke("baseline", "independent", str(two_class_cohort), "-n", "40", "--seed", "3")
+    assert result.exit_code == 0, result.output
+    Path("base.fasta").write_text(result.stdout)
+    drawn = read_cohort([Path("base.fasta")], label_key="label")
+    assert len(drawn) == 40 and drawn.labels.count("rare") == 10  # 20 of 80 training records are rare
+    for row, label in zip(drawn.indices, drawn.labels):  # each class keeps its own pattern
+        text = "".join("ATCG"[i] for i in row[PATTERN_AT : PATTERN_AT + 6])
+        assert text == PATTERNS[label]
+    assert "baseline=independent seed=3" in drawn.descriptions[0]
+    again = invoke("baseline", "independent", str(two_class_cohort), "-n", "40", "--seed", "3")
+    assert again.stdout == result.stdout
+
+
+def test_vp_baseline_copy_only_copies_and_unknown_kinds_are_refused(tiny_cohort):
+    result = invoke("baseline", "copy", str(tiny_cohort), "-n", "25")
+    assert result.exit_code == 0
+    Path("copies.fasta").write_text(result.stdout)
+    training = {row.tobytes() for row in read_cohort([tiny_cohort]).indices}
+    assert all(row.tobytes() in training for row in read_cohort([Path("copies.fasta")]).indices)
+    refused = invoke("baseline", "gan", str(tiny_cohort))
+    assert refused.exit_code == 2 and "independent" in refused.stderr
+
+
+def test_every_baseline_gets_every_metric_on_equal_numbers_per_class(two_class_cohort):
+    real = from_cohort(read_cohort([two_class_cohort], label_key="label"), "training")
+    generated = real.subset(np.arange(0, 80, 2), "like a GAN")  # 30 common, 10 rare
+    results = evaluate_baselines(generated, real, None, None, seed=1)
+    assert list(results) == list(BASELINES)
+    for kind, result in results.items():
+        assert result.summary["n_generated"] == 40
+        assert {"fidelity", "variants", "validity", "diversity", "privacy"} <= set(result.summary)
+    assert results["copy"].summary["privacy"]["exact_copy_rate"] == 1.0
+    assert results["independent"].summary["privacy"]["exact_copy_rate"] < 1.0
+    drawn = baseline_set("markov", real, generated, seed=1, order=2)
+    assert sorted(drawn.labels) == sorted(generated.labels)
+    rare = evaluate_baselines(generated, real, None, None, seed=1, kinds=("copy",), label="rare")
+    assert rare["copy"].summary["n_generated"] == 10 and rare["copy"].summary["n_real"] == 20
+    rows = comparison_rows({"GAN": results["copy"].summary, "copy": results["copy"].summary})
+    assert ("privacy", "exact-copy rate", ["100.00%", "100.00%"], "n/a") in rows
+
+
+def test_vp_evaluate_and_report_show_the_baselines_beside_the_gan(two_class_cohort):
+    trained = invoke("train", str(two_class_cohort), *TINY_TRAIN, "--holdout", "0.25", "-o", "run")
+    assert trained.exit_code == 0, trained.output
+    evaluated = invoke("evaluate", "-n", "40", "--baselines", "--utility", "--json")
+    assert evaluated.exit_code == 0, evaluated.output
+    summary = json.loads(evaluated.stdout)
+    assert set(summary["baselines"]) == set(BASELINES)
+    for kind, result in summary["baselines"].items():
+        assert result["n_generated"] == summary["n_generated"] == 40
+        assert "minority_f1" in result["utility"]["b_real_plus_generated"]
+    assert "GAN vs baselines" in evaluated.stderr
+    reported = invoke("report", "-n", "40", "-o", "report")
+    assert reported.exit_code == 0, reported.output
+    page = Path("report/report.html").read_text()
+    assert "GAN and baseline generators" in page and "resample-mutate" in page
+    metrics = json.loads(Path("report/metrics.json").read_text())
+    assert set(metrics["baselines"]) == set(BASELINES)

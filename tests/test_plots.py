@@ -1,0 +1,33 @@
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from virtualpatients.plots import figures  # noqa: E402
+
+
+def drawn(arrays):
+    return {name: fig for name, _, fig in figures(plt, {}, arrays, [])}
+
+
+def test_baselines_are_overlaid_on_identity_dcr_and_variant_plots():
+    rng = np.random.default_rng(0)
+    arrays = {
+        "nearest_identity_generated": rng.random(20), "nearest_identity_real": rng.random(20),
+        "dcr_generated": rng.integers(0, 5, 20), "dcr_holdout": rng.integers(0, 5, 20),
+        "variant_freq_generated": rng.random(30), "variant_freq_real": rng.random(30),
+    }
+    for kind in ("independent", "copy"):
+        for key in ("nearest_identity_generated", "dcr_generated", "variant_freq_generated"):
+            arrays[f"baseline.{kind}.{key}"] = arrays[key] * 0.5
+    plots = drawn(arrays)
+    labels = [text.get_text() for text in plots["nearest_identity.png"].axes[0].get_legend().get_texts()]
+    assert any("baseline independent" in label for label in labels) and any("baseline copy" in label for label in labels)
+    dcr_labels = [text.get_text() for text in plots["dcr.png"].axes[0].get_legend().get_texts()]
+    assert len(dcr_labels) == 4
+    assert len(plots["variants.png"].axes) == 4  # real, generated, two baselines
+    plt.close("all")
+    without = drawn({key: value for key, value in arrays.items() if not key.startswith("baseline.")})
+    assert len(without["variants.png"].axes) == 2
+    plt.close("all")
