@@ -66,10 +66,15 @@ def start(topology: Topology, device: torch.device) -> bool:
     return True
 
 
-def stop(created: bool) -> None:
+def stop(created: bool, finished: bool = True) -> None:
     import torch.distributed as dist
 
     if created and dist.is_initialized():
+        if finished:
+            # Leave together: a rank tearing down its gloo threads while another still talks to
+            # it can abort ("terminate called without an active exception"). After an error the
+            # other ranks may be inside a collective, so there is no waiting for them then.
+            dist.barrier()
         dist.destroy_process_group()
 
 

@@ -56,6 +56,9 @@ def generate_indices(
     rng.manual_seed(seed)
     weights = torch.tensor(run.class_counts or [1], dtype=torch.float, device=device)
     logits_of = run.generator.channel_major()
+    width = run.spec.length * run.spec.n_channels
+    buffer = torch.empty(min(batch_size, n), width, device=device)
+    gumbel = torch.empty(min(batch_size, n), width, device=device) if sample else None
     done = 0
     while done < n:
         size = min(batch_size, n - done)
@@ -66,11 +69,13 @@ def generate_indices(
                 classes = torch.multinomial(weights, size, replacement=True, generator=rng)
             else:
                 classes = torch.full((size,), fixed_class, dtype=torch.long, device=device)
-        logits = logits_of(noise, classes)
+        logits = logits_of(noise, classes, out=buffer[:size])
         if sample:
-            # Gumbel-max: argmax(logits + Gumbel noise) is a draw from softmax(logits), no softmax needed.
-            uniform = torch.rand(logits.shape, device=device, generator=rng).clamp_(1e-12, 1.0)
-            logits = logits - torch.log(-torch.log(uniform))
+            # Gumbel-max: argmax(logits + Gumbel noise) is a draw from softmax(logits), no softmax
+            # needed. The noise has the (N, L, C) layout of the logits' view, computed in place.
+            uniform = gumbel[:size].view(size, run.spec.length, run.spec.n_channels)
+            torch.rand(uniform.shape, device=device, generator=rng, out=uniform)
+            logits.sub_(uniform.clamp_(1e-12, 1.0).log_().neg_().log_())
         # argmax of the logits equals argmax of the softmax, so the softmax is skipped.
         indices = channel_argmax(logits).cpu().numpy()
         yield indices, None if classes is None else classes.cpu().numpy()

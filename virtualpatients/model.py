@@ -64,10 +64,14 @@ class Generator(nn.Module):
         bias = last.bias.detach().view(length, channels).t().reshape(-1).contiguous()
         body = self.net[:-1]
 
-        def forward(noise: torch.Tensor, classes: torch.Tensor | None = None) -> torch.Tensor:
+        def forward(
+            noise: torch.Tensor, classes: torch.Tensor | None = None, out: torch.Tensor | None = None
+        ) -> torch.Tensor:
+            """`out`, an (N, L*C) buffer reused from chunk to chunk, spares the allocator a fresh
+            block (and its page faults) of the size of the output per chunk."""
             if self.spec.n_classes:
                 noise = torch.cat([noise, nn.functional.one_hot(classes, self.spec.n_classes).to(noise.dtype)], dim=1)
-            planes = torch.addmm(bias, body(noise), weight.t()).view(-1, channels, length)
+            planes = torch.addmm(bias, body(noise), weight.t(), out=out).view(-1, channels, length)
             return planes.transpose(1, 2)
 
         return forward

@@ -118,10 +118,13 @@ def train(
     device = distributed.rank_device(select_device(config.device), topology)
     created_group = distributed.start(topology, device)
     try:
-        return _train(indices, n_channels, config, on_progress, labels, n_classes, holdout, holdout_labels,
-                      topology, device, on_checkpoint, should_stop, resume)
-    finally:
-        distributed.stop(created_group)
+        result = _train(indices, n_channels, config, on_progress, labels, n_classes, holdout, holdout_labels,
+                        topology, device, on_checkpoint, should_stop, resume)
+    except BaseException:
+        distributed.stop(created_group, finished=False)
+        raise
+    distributed.stop(created_group)
+    return result
 
 
 def _train(indices, n_channels, config, on_progress, labels, n_classes, holdout, holdout_labels, topology, device,
