@@ -36,6 +36,7 @@ class TrainingState:
     warnings: list[str] = field(default_factory=list)
     best: tuple[float, int, dict[str, torch.Tensor], dict[str, torch.Tensor]] | None = None
     world_size: int = 1
+    spec: Any = None  # the ModelSpec, for the run directory's metadata; rebuilt from run.json, not stored here
 
 
 def to_bytes(state: TrainingState) -> bytes:

@@ -60,13 +60,13 @@ class RunWriter:
     a temporary folder beside it, then renamed), later ones replace files one by one, each
     atomically, with run.json last."""
 
-    def __init__(self, run_dir: Path, cohort_facts: dict, config: TrainConfig, spec_of: Callable, force: bool):
-        self.run_dir, self.facts, self.config, self.spec_of = Path(run_dir), cohort_facts, config, spec_of
+    def __init__(self, run_dir: Path, cohort_facts: dict, config: TrainConfig, force: bool):
+        self.run_dir, self.facts, self.config = Path(run_dir), cohort_facts, config
         self.last_step: int | None = None
         if (self.run_dir / "run.json").exists() and not force:
             raise InputError(f"{self.run_dir} already holds a run; use --resume {self.run_dir} to continue it or --force")
 
-    def __call__(self, state, extra: dict | None = None) -> None:
+    def __call__(self, state) -> None:
         from .checkpoint import save_metadata, save_weights
         from .resume import save_checkpoint
 
@@ -82,7 +82,7 @@ class RunWriter:
                 generator_state, discriminator_state = state.best[2], state.best[3]
             save_weights(target, generator_state, discriminator_state)
             metadata = {**self.facts, "steps_done": state.step, "selected_step": state.best[1] if state.best else None}
-            save_metadata(target, self.spec_of(), self.config, state.history, {**metadata, **(extra or {})})
+            save_metadata(target, state.spec, self.config, state.history, metadata)
             if fresh:
                 target.rename(self.run_dir)
         except BaseException:
@@ -100,7 +100,6 @@ def train_run(
     run_dir as it goes; remember the run."""
     from .checkpoint import remember_last_run
     from .distributed import from_environment
-    from .model import ModelSpec
     from .train import Interrupted, train
 
     main_process = from_environment().is_main
@@ -125,11 +124,7 @@ def train_run(
         "label_key": None if labels_from_files else config.label_key,
         "resumed_from_step": None if resume is None else resume.step,
     }
-    spec_of = lambda: ModelSpec(  # noqa: E731
-        cohort.length, len(cohort.alphabet), config.noise_dim, tuple(config.hidden), config.leaky_slope, len(names),
-        config.spectral_norm, config.minibatch_std,
-    )
-    writer = RunWriter(run_dir, facts, config, spec_of, force=force or resume is not None) if main_process else None
+    writer = RunWriter(run_dir, facts, config, force=force or resume is not None) if main_process else None
     progress = Progress(
         TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[stats]}"),
         TimeElapsedColumn(), console=console, disable=quiet or not main_process, transient=False,
@@ -171,7 +166,7 @@ def train_run(
         }
         from .checkpoint import save_metadata
 
-        save_metadata(run_dir, spec_of(), config, result.history, {**facts, "steps_done": config.steps, **timing})
+        save_metadata(run_dir, result.spec, config, result.history, {**facts, "steps_done": config.steps, **timing})
         remember_last_run(run_dir)
     return result
 

@@ -198,6 +198,7 @@ def _train(indices, n_channels, config, on_progress, labels, n_classes, holdout,
                 networks={"generator": copy_state(generator), "discriminator": copy_state(discriminator)},
                 optimisers={"opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict()},
                 rng_states=rng_states, history=history, warnings=warnings, best=best, world_size=topology.world_size,
+                spec=spec,
             ))
 
     if resume is None:
