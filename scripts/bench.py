@@ -93,7 +93,7 @@ def bench_read_large(n_records: int = 100_000, length: int = 1182, repeats: int 
     (best of `repeats`: this shared 2-core machine has noisy neighbours)."""
     import numpy as np
 
-    from virtualpatients.fasta import format_fasta, read_cohort
+    from virtualpatients.data.fasta import format_fasta, read_cohort
 
     rng = np.random.default_rng(0)
     codes = np.frombuffer(b"ACGT", np.uint8)[rng.integers(0, 4, (n_records, length))]
@@ -126,8 +126,8 @@ def bench_train(indices, batch_size: int, steps: int) -> tuple[float, float]:
     """
     from torch.utils.flop_counter import FlopCounterMode
 
-    from virtualpatients.config import TrainConfig
-    from virtualpatients.train import train
+    from virtualpatients.gan.config import TrainConfig
+    from virtualpatients.gan.train import train
 
     def counted(n_steps: int) -> int:
         counter = FlopCounterMode(display=False)
@@ -144,8 +144,8 @@ def bench_train(indices, batch_size: int, steps: int) -> tuple[float, float]:
 def bench_generate(run_dir: Path, n: int, repeats: int = 2) -> float:
     """Seconds to write n sequences as FASTA to /dev/null through the CLI's code path (best of
     `repeats`)."""
-    from virtualpatients.checkpoint import load_run
-    from virtualpatients.generate import generate_fasta
+    from virtualpatients.gan.rundir import load_run
+    from virtualpatients.gan.generate import generate_fasta
 
     run = load_run(run_dir)
     best = float("inf")
@@ -166,7 +166,7 @@ def bench_metrics(cohort, n_generated: int = 10_000) -> float:
     """
     import numpy as np
 
-    from virtualpatients.evaluate import SequenceSet, evaluate_sets
+    from virtualpatients.evaluation.evaluate import SequenceSet, evaluate_sets
 
     rng = np.random.default_rng(0)
     rows = cohort.indices[rng.integers(0, len(cohort), n_generated)].copy()
@@ -197,10 +197,10 @@ def main() -> None:
 
     import torch
 
-    from virtualpatients.checkpoint import save_run
-    from virtualpatients.config import TrainConfig
-    from virtualpatients.fasta import read_cohort
-    from virtualpatients.model import ModelSpec, build_models
+    from virtualpatients.gan.rundir import save_run
+    from virtualpatients.gan.config import TrainConfig
+    from virtualpatients.data.fasta import read_cohort
+    from virtualpatients.gan.model import ModelSpec, build_models
 
     started = time.perf_counter()
     cohort = read_cohort([COHORT])

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from virtualpatients.fasta import format_fasta
-from virtualpatients.simulate import simulate_cohort
+from virtualpatients.data.sequences import format_fasta
+from virtualpatients.data.simulate import simulate_cohort
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -25,7 +25,7 @@ def tiny_cohort(tmp_path: Path) -> Path:
     ids, descriptions, sequences = simulate_cohort(n_patients=40, length=60, n_hotspots=4, seed=1)
     codes = np.frombuffer("".join(sequences).encode(), np.uint8).reshape(len(sequences), -1)
     path = tmp_path / "tiny.fasta"
-    path.write_bytes(format_fasta(ids, descriptions, codes))
+    path.write_bytes(format_fasta([f"{i} {d}" for i, d in zip(ids, descriptions)], codes))
     return path
 
 

@@ -8,13 +8,13 @@ import pytest
 from Bio import SeqIO
 
 from conftest import PATTERN_AT, PATTERNS
-from virtualpatients.balance import plan_counts
-from virtualpatients.config import TrainConfig
+from virtualpatients.evaluation.balance import plan_counts
+from virtualpatients.gan.config import TrainConfig
 from virtualpatients.errors import InputError
-from virtualpatients.fasta import read_cohort
-from virtualpatients.pipeline import class_indices, holdout_split
-from virtualpatients.train import train
-from virtualpatients.utility import smote, utility
+from virtualpatients.data.fasta import read_cohort
+from virtualpatients.data.splits import class_indices, holdout_split
+from virtualpatients.gan.train import train
+from virtualpatients.evaluation.classifier_utility import smote, utility
 
 def vp(*args: str, cwd=None):
     """The CLI in this process (no interpreter and torch start-up per call), with the fields of a
@@ -23,7 +23,7 @@ def vp(*args: str, cwd=None):
 
     from typer.testing import CliRunner
 
-    from virtualpatients.cli import app
+    from virtualpatients.cli.app import app
 
     result = CliRunner().invoke(app, list(args))
     return SimpleNamespace(returncode=result.exit_code, stdout=result.stdout_bytes, stderr=result.stderr_bytes)
@@ -58,7 +58,7 @@ def test_holdout_is_stratified_by_class():
 
 def test_conditional_generation_follows_the_label(two_class_cohort, tmp_path):
     trained = vp(
-        "train", str(two_class_cohort), *FAST, "--steps", "300", "--output", "hard", "--holdout", "0.25", cwd=tmp_path
+        "train", str(two_class_cohort), *FAST, "--steps", "300", "--output-mode", "hard", "--holdout", "0.25", cwd=tmp_path
     )
     assert trained.returncode == 0, trained.stderr.decode()
     for label in PATTERNS:

@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 
-from virtualpatients import baselines
-from virtualpatients.baselines import BASELINES, draw_with_backoff, fit_and_sample, redraw_rates, sample_by_class
-from virtualpatients.encoding import position_counts
+from virtualpatients.evaluation import baselines
+from virtualpatients.evaluation.baselines import BASELINES, draw_with_backoff, fit_and_sample, redraw_rates, sample_by_class
+from virtualpatients.data.encoding import position_counts
 from virtualpatients.errors import InputError
-from virtualpatients.metrics import unique_rows
+from virtualpatients.evaluation.metrics import unique_rows
 
 
 def random_set(n, length, seed, n_channels=4):

@@ -1,4 +1,4 @@
-"""Tests for virtualpatients.blast: exact identities on synthetic and real TP53 sequences."""
+"""Tests for virtualpatients.evaluation.blast: exact identities on synthetic and real TP53 sequences."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from virtualpatients import blast
-from virtualpatients.blast import BlastSummary, blast_available, blast_identity
+from virtualpatients.evaluation import blast
+from virtualpatients.evaluation.blast import BlastSummary, blast_available, blast_identity
 from virtualpatients.errors import InputError, MissingToolError, VPError
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

@@ -3,10 +3,11 @@ import json
 import pytest
 import torch
 
-from virtualpatients.checkpoint import load_run, resolve_run_dir, save_run
-from virtualpatients.config import TrainConfig
+from virtualpatients.cli.session import resolve_run_dir
+from virtualpatients.gan.run import Run, load_run
+from virtualpatients.gan.config import TrainConfig
 from virtualpatients.errors import InputError
-from virtualpatients.model import ModelSpec, build_models
+from virtualpatients.gan.model import ModelSpec, build_models
 
 CONFIG = TrainConfig(steps=1, hidden=(6,), noise_dim=3)
 SPEC = ModelSpec(length=5, n_channels=4, noise_dim=3, hidden=(6,))
@@ -17,7 +18,7 @@ def run_dir(tmp_path):
     torch.manual_seed(0)
     generator, discriminator = build_models(SPEC)
     metadata = {"alphabet": "ATCG", "length": 5, "n_sequences": 2, "training_files": []}
-    save_run(tmp_path / "run", generator, discriminator, CONFIG, [{"step": 1, "loss_d": 1.0}], metadata)
+    Run(generator, discriminator, SPEC, CONFIG, metadata, [{"step": 1, "loss_d": 1.0}]).save(tmp_path / "run")
     return tmp_path / "run", generator
 
 

@@ -61,7 +61,7 @@ def test_train_generate_evaluate_blast_json(tiny_cohort, tmp_path):
 def test_output_file_refuses_to_overwrite_without_force(tiny_cohort, tmp_path):
     from typer.testing import CliRunner
 
-    from virtualpatients.cli import app
+    from virtualpatients.cli.app import app
 
     def invoke(*arguments: str):
         return CliRunner().invoke(app, list(arguments))
@@ -107,7 +107,7 @@ def test_missing_model_and_missing_file(tmp_path):
 
 
 def test_help_is_fast_enough_to_skip_torch(tmp_path):
-    code = "import sys, virtualpatients.cli; print('torch' in sys.modules)"
+    code = "import sys, virtualpatients.cli.app; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).stdout.strip() == b"False"
     assert vp("--help", cwd=tmp_path).returncode == 0
 
@@ -143,13 +143,13 @@ def test_an_unexpected_error_is_one_line_with_exit_1(tmp_path, monkeypatch):
     # A bug (here a planted one) must still end as one line and exit 1, not a traceback.
     from typer.testing import CliRunner
 
-    import virtualpatients.pipeline as pipeline
-    from virtualpatients.cli import app
+    import virtualpatients.cli.demo as demo
+    from virtualpatients.cli.app import app
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr(pipeline, "run_demo", broken)
+    monkeypatch.setattr(demo, "run_demo", broken)
     monkeypatch.delenv("VP_DEBUG", raising=False)
     result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "d")])
     assert result.exit_code == 1

@@ -5,11 +5,10 @@ import numpy as np
 from typer.testing import CliRunner
 
 from conftest import PATTERN_AT, PATTERNS
-from virtualpatients.baselines import BASELINES
-from virtualpatients.cli import app
-from virtualpatients.comparison import baseline_set, comparison_rows, evaluate_baselines
-from virtualpatients.evaluate import from_cohort
-from virtualpatients.fasta import read_cohort
+from virtualpatients.evaluation.baselines import BASELINES
+from virtualpatients.cli.app import app
+from virtualpatients.evaluation.comparison import baseline_set, comparison_rows, evaluate_baselines
+from virtualpatients.data.fasta import read_cohort
 
 TINY_TRAIN = ["--steps", "30", "--hidden", "16", "--noise-dim", "4", "--batch-size", "16", "--device", "cpu"]
 
@@ -43,7 +42,7 @@ def test_vp_baseline_copy_only_copies_and_unknown_kinds_are_refused(tiny_cohort)
 
 
 def test_every_baseline_gets_every_metric_on_equal_numbers_per_class(two_class_cohort):
-    real = from_cohort(read_cohort([two_class_cohort], label_key="label"), "training")
+    real = read_cohort([two_class_cohort], label_key="label").named("training")
     generated = real.subset(np.arange(0, 80, 2), "like a GAN")  # 30 common, 10 rare
     results = evaluate_baselines(generated, real, None, None, seed=1)
     assert list(results) == list(BASELINES)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from virtualpatients.composition import (
+from virtualpatients.evaluation.composition import (
     base_frequencies,
     fidelity,
     gc_content,
@@ -12,8 +12,8 @@ from virtualpatients.composition import (
     validity,
     variants,
 )
-from virtualpatients.encoding import encode
-from virtualpatients.simulate import random_orf
+from virtualpatients.data.encoding import encode
+from virtualpatients.data.simulate import random_orf
 
 
 def enc(*sequences):

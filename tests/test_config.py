@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from virtualpatients.config import TrainConfig, config_from_dict, resolve_config
+from virtualpatients.gan.config import TrainConfig, config_from_dict, resolve_config
 from virtualpatients.errors import InputError
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"

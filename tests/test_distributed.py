@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from virtualpatients import distributed
-from virtualpatients.distributed import Topology
+from virtualpatients.gan import distributed
+from virtualpatients.gan.distributed import Topology
 from virtualpatients.errors import InputError
 
 
@@ -49,10 +49,10 @@ def test_environment_without_torchrun_is_one_process(monkeypatch):
 WORKER = """
 import hashlib, os, sys
 import numpy as np
-from virtualpatients.config import TrainConfig
-from virtualpatients.fasta import read_cohort
-from virtualpatients.pipeline import class_indices
-from virtualpatients.train import train
+from virtualpatients.gan.config import TrainConfig
+from virtualpatients.data.fasta import read_cohort
+from virtualpatients.data.splits import class_indices
+from virtualpatients.gan.train import train
 
 cohort = read_cohort([sys.argv[1]])
 names, classes = class_indices(cohort.labels)

@@ -2,7 +2,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from virtualpatients.encoding import BASES, decode, decode_strings, encode, encode_bytes, one_hot, position_counts
+from virtualpatients.data.encoding import BASES, decode, decode_strings, encode, encode_bytes, one_hot, position_counts
 
 
 def test_channel_order_is_the_studys():

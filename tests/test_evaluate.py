@@ -1,17 +1,19 @@
 import numpy as np
 import pytest
 
-from virtualpatients.encoding import encode
-from virtualpatients.config import TrainConfig
+from virtualpatients.data.encoding import encode
+from virtualpatients.gan.config import TrainConfig
 from virtualpatients.errors import InputError
-from virtualpatients.evaluate import SequenceSet, evaluate_sets, training_sets
-from virtualpatients.fasta import read_cohort
-from virtualpatients.simulate import simulate_cohort
+from virtualpatients.data.sequences import SequenceSet
+from virtualpatients.evaluation.evaluate import evaluate_sets
+from virtualpatients.gan.run import Run
+from virtualpatients.data.fasta import read_cohort
+from virtualpatients.data.simulate import simulate_cohort
 
 
 def simulated_set(n, seed, origin):
     ids, _, sequences = simulate_cohort(n_patients=n, length=120, n_hotspots=8, seed=seed)
-    return SequenceSet(ids, encode([s.encode() for s in sequences]), "ATCG", origin)
+    return SequenceSet(ids, encode([s.encode() for s in sequences]), "ATCG", origin=origin)
 
 
 def test_every_section_is_reported_with_baselines():
@@ -36,23 +38,32 @@ def test_every_section_is_reported_with_baselines():
 
 def test_incompatible_sets_are_refused():
     real = simulated_set(20, 0, "real")
-    shorter = SequenceSet(["a"], real.indices[:1, :60], "ATCG", "short.fasta")
+    shorter = SequenceSet(["a"], real.indices[:1, :60], "ATCG", origin="short.fasta")
     with pytest.raises(InputError, match="short.fasta: sequences have length 60"):
         evaluate_sets(shorter, real)
     with pytest.raises(InputError, match="reference has length 5"):
         evaluate_sets(real, real, reference=real.indices[0, :5])
 
 
-def test_training_sets_split_off_the_recorded_holdout(tiny_cohort):
+def test_a_loaded_run_splits_its_files_into_the_recorded_training_and_holdout_sets(tiny_cohort):
     cohort = read_cohort([tiny_cohort])
+
+    def run_with(metadata):  # what Run.load gives: no data in memory, only run.json's record
+        return Run(None, None, None, TrainConfig(), metadata)
+
     metadata = {
+        "alphabet": "ATCG",
         "training_files": [{"path": str(tiny_cohort), "sha256": cohort.sources[0].sha256}],
         "holdout": {"indices": [0, 5, 39]},
     }
-    train, held, warnings = training_sets(metadata, TrainConfig())
-    assert len(train.indices) == 37 and held.ids == [cohort.ids[i] for i in (0, 5, 39)] and warnings == []
+    run = run_with(metadata)
+    train, held = run.training_set, run.holdout_set
+    assert len(train) == 37 and held.ids == [cohort.ids[i] for i in (0, 5, 39)] and run.warnings == []
+    assert not set(train.ids) & set(held.ids)
     metadata["training_files"][0]["sha256"] = "0" * 64
-    assert "changed since training" in training_sets(metadata, TrainConfig())[2][0]
+    run = run_with(metadata)
+    run.training_set
+    assert "changed since training" in run.warnings[0]
     metadata["holdout"]["indices"] = [40]
     with pytest.raises(InputError, match="held-out rows do not fit"):
-        training_sets(metadata, TrainConfig())
+        run_with(metadata).training_set

@@ -6,7 +6,8 @@ from Bio import SeqIO
 
 from conftest import write_fasta
 from virtualpatients.errors import InputError
-from virtualpatients.fasta import format_fasta, read_cohort
+from virtualpatients.data.fasta import read_cohort
+from virtualpatients.data.sequences import format_fasta
 
 
 def read(tmp_path: Path, text: str, policy: str = "error", name: str = "x.fasta"):
@@ -82,7 +83,7 @@ def test_format_fasta_wraps_and_biopython_reads_it_back(tmp_path):
     for length in (1, 69, 70, 71, 141):
         codes = np.frombuffer(b"ACGT", np.uint8)[rng.integers(0, 4, size=(3, length))]
         path = tmp_path / f"out{length}.fasta"
-        path.write_bytes(format_fasta(["s1", "s2", "s3"], ["d", "", "d3"], codes))
+        path.write_bytes(format_fasta(["s1 d", "s2", "s3 d3"], codes))
         records = list(SeqIO.parse(path, "fasta"))
         assert [str(r.seq) for r in records] == [row.tobytes().decode() for row in codes]
         assert max(len(line) for line in path.read_text().splitlines() if not line.startswith(">")) <= 70

@@ -19,8 +19,8 @@ from Bio.SeqFeature import CompoundLocation, FeatureLocation, SeqFeature
 from Bio.SeqRecord import SeqRecord
 
 from virtualpatients.errors import InputError, VPError
-from virtualpatients.genbank import genbank_records
-from virtualpatients.fetch import (
+from virtualpatients.data.genbank import genbank_records
+from virtualpatients.data.ncbi import (
     EntrezClient,
     NetworkError,
     RateLimiter,
@@ -400,7 +400,7 @@ def no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI builds its own EntrezClient: give it a fake clock, so backoff and rate limit cost no time."""
     import functools
 
-    from virtualpatients import fetch as fetch_module
+    from virtualpatients.data import ncbi as fetch_module
 
     clock = FakeClock()
     monkeypatch.setattr(fetch_module, "EntrezClient", functools.partial(
@@ -410,7 +410,7 @@ def no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
 def invoke(*arguments: str):
     from typer.testing import CliRunner
 
-    from virtualpatients.cli import app
+    from virtualpatients.cli.app import app
 
     return CliRunner().invoke(app, list(arguments))
 

@@ -7,9 +7,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from virtualpatients.cli import app
+from virtualpatients.cli.app import app
 from virtualpatients.errors import InputError
-from virtualpatients.fasta import read_cohort
+from virtualpatients.data.fasta import read_cohort
 
 VALID = b">p1 label=a\nACGTACGTAC\nGGTA\n>p2 label=b\nACGTTCGTAC\nGGTA\n>p3 label=a\nACGAACGTACGGTA\n"
 PIECES = [b">", b"\n", b"\r\n", b"\r", b" ", b"\t", b"\x00", b"\xff", b"\x1f\x8b", b"N", b"acgt", b"label=", b"=", b""]

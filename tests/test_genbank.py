@@ -4,10 +4,10 @@ import pytest
 from typer.testing import CliRunner
 
 from test_fetch import genbank_text
-from virtualpatients.cli import app
+from virtualpatients.cli.app import app
 from virtualpatients.errors import InputError
-from virtualpatients.fasta import read_cohort
-from virtualpatients.genbank import genbank_records
+from virtualpatients.data.fasta import read_cohort
+from virtualpatients.data.genbank import genbank_records
 
 
 def write_genbank(tmp_path: Path, *accessions: str, with_cds: bool = True, suffix: str = ".gb") -> Path:

@@ -3,10 +3,10 @@ import pytest
 import torch
 from Bio import SeqIO
 
-from virtualpatients.checkpoint import LoadedRun
-from virtualpatients.config import TrainConfig
-from virtualpatients.generate import generate_fasta, generate_indices
-from virtualpatients.model import ModelSpec, build_models
+from virtualpatients.gan.run import Run
+from virtualpatients.gan.config import TrainConfig
+from virtualpatients.gan.generate import generate_fasta, generate_indices
+from virtualpatients.gan.model import ModelSpec, build_models
 
 
 @pytest.fixture
@@ -14,7 +14,7 @@ def run(tmp_path):
     torch.manual_seed(0)
     spec = ModelSpec(length=75, n_channels=4, noise_dim=4, hidden=(8,))
     generator, discriminator = build_models(spec)
-    return LoadedRun(tmp_path / "myrun", generator.eval(), discriminator, spec, TrainConfig(), {"alphabet": "ATCG"})
+    return Run(generator.eval(), discriminator, spec, TrainConfig(), {"alphabet": "ATCG"}, path=tmp_path / "myrun")
 
 
 def test_last_partial_chunk_is_kept(run):

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from virtualpatients.encoding import encode
-from virtualpatients.metrics import (
+from virtualpatients.data.encoding import encode
+from virtualpatients.evaluation.metrics import (
     adversarial_accuracy,
     distinct_count,
     diversity,
@@ -12,7 +12,7 @@ from virtualpatients.metrics import (
     privacy,
     unique_rows,
 )
-from virtualpatients.simulate import simulate_cohort
+from virtualpatients.data.simulate import simulate_cohort
 
 
 def enc(*sequences):

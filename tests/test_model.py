@@ -1,6 +1,6 @@
 import torch
 
-from virtualpatients.model import ModelSpec, build_models
+from virtualpatients.gan.model import ModelSpec, build_models
 
 
 def test_shapes_and_probabilities():
@@ -17,7 +17,7 @@ def test_shapes_and_probabilities():
 
 
 def test_channel_argmax_equals_argmax_with_ties_to_the_first_channel():
-    from virtualpatients.model import channel_argmax
+    from virtualpatients.gan.model import channel_argmax
 
     for channels in (1, 2, 3, 4, 5):
         logits = torch.randn(6, 50, channels)
@@ -30,7 +30,7 @@ def test_channel_argmax_equals_argmax_with_ties_to_the_first_channel():
 
 
 def test_channel_softmax_equals_softmax_over_the_last_axis():
-    from virtualpatients.model import channel_softmax
+    from virtualpatients.gan.model import channel_softmax
 
     logits = torch.randn(3, 40, 4, requires_grad=True)
     torch.testing.assert_close(channel_softmax(logits), torch.softmax(logits, -1))

@@ -4,7 +4,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from virtualpatients.plots import figures  # noqa: E402
+from virtualpatients.report.plots import figures  # noqa: E402
 
 
 def drawn(arrays):

@@ -11,11 +11,11 @@ from Bio.SeqIO.FastaIO import SimpleFastaParser
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from virtualpatients import records
-from virtualpatients.encoding import decode_strings
+from virtualpatients.data import records
+from virtualpatients.data.encoding import decode_strings
 from virtualpatients.errors import InputError
-from virtualpatients.fasta import read_cohort
-from virtualpatients.records import _unwrapped_lines, read_records
+from virtualpatients.data.fasta import read_cohort
+from virtualpatients.data.records import _unwrapped_lines, read_records
 
 
 def parsed(path, monkeypatch=None, block=None):
@@ -101,13 +101,14 @@ def test_a_large_file_is_read_in_about_its_encoded_size(tmp_path):
     script = textwrap.dedent(f"""
         import resource, sys
         import numpy as np
-        from virtualpatients.fasta import format_fasta, read_cohort
+        from virtualpatients.data.fasta import read_cohort
+        from virtualpatients.data.sequences import format_fasta
         rng = np.random.default_rng(0)
         path = sys.argv[1]
         with open(path, "wb") as out:
             for start in range(0, {n}, 2000):
                 codes = np.frombuffer(b"ACGT", np.uint8)[rng.integers(0, 4, (2000, {length}), dtype=np.uint8)]
-                out.write(format_fasta([f"r{{i}}" for i in range(start, start + 2000)], [""] * 2000, codes))
+                out.write(format_fasta([f"r{{i}}" for i in range(start, start + 2000)], codes))
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         cohort = read_cohort([path])
         after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -5,8 +5,9 @@ import re
 import numpy as np
 import pytest
 
-from virtualpatients.checkpoint import history_csv
-from virtualpatients.report import read_history, table_rows, write_report
+from virtualpatients.gan.rundir import history_csv
+from virtualpatients.gan.rundir import read_history
+from virtualpatients.report.html import table_rows, write_report
 
 ALL_PLOTS = {
     "discriminator.png", "discriminator_accuracy.png", "losses.png", "nearest_identity.png", "dcr.png",
@@ -129,9 +130,10 @@ def test_read_history_round_trip(tmp_path):
     history = [{"step": 1, "loss_d": 1.25, "d_real": 0.5}, {"step": 10, "loss_d": 0.75, "d_real": 0.625}]
     path = tmp_path / "history.csv"
     path.write_bytes(history_csv(history))
-    assert read_history(path) == [{k: float(v) for k, v in row.items()} for row in history]
+    assert read_history(tmp_path) == [{k: float(v) for k, v in row.items()} for row in history]
     path.write_bytes(history_csv([]))
-    assert read_history(path) == []
+    assert read_history(tmp_path) == []
+    assert read_history(tmp_path / "no-run-here") == []
 
 
 @pytest.mark.parametrize("text", ["step,loss_d\n1,abc\n"])
@@ -141,7 +143,7 @@ def test_read_history_refuses_non_numbers(tmp_path, text):
     path = tmp_path / "history.csv"
     path.write_text(text)
     with pytest.raises(InputError, match="line 2"):
-        read_history(path)
+        read_history(tmp_path)
 
 
 def test_wasserstein_history_plots_the_critic(tmp_path):

@@ -9,20 +9,18 @@ from pathlib import Path
 
 import pytest
 import torch
-from rich.console import Console
 from safetensors.torch import load_file
 
-from virtualpatients.checkpoint import load_run
-from virtualpatients.config import TrainConfig
-from virtualpatients.errors import InputError, VPError
-from virtualpatients.fasta import read_cohort
-from virtualpatients.pipeline import class_indices
-from virtualpatients.resume import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
-from virtualpatients.runner import resume_run, train_run
-from virtualpatients.train import Interrupted, train
+from virtualpatients.gan.run import load_run
+from virtualpatients.gan.config import TrainConfig
+from virtualpatients.errors import Diverged, InputError, Interrupted
+from virtualpatients.data.fasta import read_cohort
+from virtualpatients.data.splits import class_indices
+from virtualpatients.gan.state import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
+from virtualpatients.gan.fit import resume, train as train_run
+from virtualpatients.gan.train import train
 
 SMALL = dict(hidden=(32,), noise_dim=8, batch_size=8, device="cpu", log_every=5)
-QUIET = Console(stderr=True, quiet=True)
 
 
 def stop_after(calls: int):
@@ -81,8 +79,9 @@ def test_a_checkpoint_from_another_number_of_processes_is_refused(tiny_cohort, t
 def test_divergence_stops_with_a_message_and_keeps_the_last_good_checkpoint(tiny_cohort, tmp_path):
     cohort = read_cohort([tiny_cohort])
     config = TrainConfig(steps=50, lr=1e30, checkpoint_every=1, **SMALL)
-    with pytest.raises(VPError, match=r"diverged at step \d+.*keeps the last good checkpoint \(step \d+\)"):
-        train_run(cohort, config, tmp_path / "run", QUIET)
+    with pytest.raises(Diverged, match=r"diverged at step \d+") as stop:
+        train_run(cohort, config, run_dir=tmp_path / "run")
+    assert stop.value.last_good_step is not None and stop.value.last_good_step < stop.value.step
     run = load_run(tmp_path / "run")
     for network in (run.generator, run.discriminator):
         assert all(torch.isfinite(p).all() for p in network.parameters())
@@ -91,21 +90,21 @@ def test_divergence_stops_with_a_message_and_keeps_the_last_good_checkpoint(tiny
 
 def test_resume_checks_the_data_and_the_options(tiny_cohort, tmp_path):
     cohort = read_cohort([tiny_cohort])
-    train_run(cohort, TrainConfig(steps=10, **SMALL), tmp_path / "run", QUIET)
+    train_run(cohort, TrainConfig(steps=10, **SMALL), run_dir=tmp_path / "run")
     with pytest.raises(InputError, match="finished its 10 steps"):
-        resume_run(tmp_path / "run", None, None, QUIET)
+        resume(tmp_path / "run")
     with pytest.raises(InputError, match="already at step 10"):
-        resume_run(tmp_path / "run", None, 5, QUIET)
+        resume(tmp_path / "run", steps=5)
     other = tmp_path / "other.fasta"
     other.write_text(tiny_cohort.read_text().replace("A", "C", 1))
     with pytest.raises(InputError, match="differ from what"):
-        resume_run(tmp_path / "run", [other], 20, QUIET)
-    _, result = resume_run(tmp_path / "run", None, 20, QUIET)
+        resume(tmp_path / "run", [other], 20)
+    result = resume(tmp_path / "run", steps=20)
     assert result.history[-1]["step"] == 20
     metadata = json.loads((tmp_path / "run" / "run.json").read_text())
     assert (metadata["steps_done"], metadata["resumed_from_step"]) == (20, 10)
     with pytest.raises(InputError, match="already holds a run"):
-        train_run(cohort, TrainConfig(steps=10, **SMALL), tmp_path / "run", QUIET)
+        train_run(cohort, TrainConfig(steps=10, **SMALL), run_dir=tmp_path / "run")
 
 
 @pytest.mark.parametrize(
@@ -118,11 +117,11 @@ def test_resume_checks_the_data_and_the_options(tiny_cohort, tmp_path):
 )
 def test_a_damaged_checkpoint_is_refused_with_the_reason(tiny_cohort, tmp_path, damage, message):
     cohort = read_cohort([tiny_cohort])
-    train_run(cohort, TrainConfig(steps=4, **SMALL), tmp_path / "run", QUIET)
+    train_run(cohort, TrainConfig(steps=4, **SMALL), run_dir=tmp_path / "run")
     path = tmp_path / "run" / CHECKPOINT_FILE
     path.write_bytes(damage(path.read_bytes()))
     with pytest.raises(InputError, match=message):
-        resume_run(tmp_path / "run", None, 8, QUIET)
+        resume(tmp_path / "run", steps=8)
 
 
 def test_a_checkpoint_of_another_format_version_is_refused(tiny_cohort, tmp_path):
@@ -184,13 +183,12 @@ def test_a_signal_saves_says_how_to_resume_and_resuming_ends_where_an_uninterrup
 KILLER = """
 import os, random, signal, sys, time
 from pathlib import Path
-from rich.console import Console
-from virtualpatients.config import TrainConfig
-from virtualpatients.fasta import read_cohort
-from virtualpatients.runner import train_run
+from virtualpatients.gan.config import TrainConfig
+from virtualpatients.data.fasta import read_cohort
+from virtualpatients.gan.fit import train
 import torch._dynamo  # what torch.optim imports on first use: import once, not in every child
-import virtualpatients.train
-from virtualpatients.checkpoint import package_versions
+import virtualpatients.gan.train
+from virtualpatients.gan.rundir import package_versions
 package_versions()
 
 # torch is imported but has run no operation, so each forked child starts its own thread pool.
@@ -204,7 +202,7 @@ for number in range(kills):
     if child == 0:
         import torch
         torch.set_num_threads(1)
-        train_run(cohort, config, folder / f"run{number}", Console(quiet=True))
+        train(cohort, config, run_dir=folder / f"run{number}")
         os._exit(0)
     time.sleep(chance.uniform(0.0, 0.4))
     os.kill(child, signal.SIGKILL)

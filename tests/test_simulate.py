@@ -1,6 +1,6 @@
 from Bio.Seq import Seq
 
-from virtualpatients.simulate import simulate_cohort
+from virtualpatients.data.simulate import simulate_cohort
 
 
 def test_simulated_cohort_is_seeded_and_each_patient_has_one_variant():

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from virtualpatients.config import TrainConfig
+from virtualpatients.gan.config import TrainConfig
 from virtualpatients.errors import InputError
-from virtualpatients.fasta import read_cohort
-from virtualpatients.train import HISTORY_FIELDS, select_device, train
+from virtualpatients.data.fasta import read_cohort
+from virtualpatients.gan.train import HISTORY_FIELDS, select_device, train
 
 SMALL = dict(hidden=(32,), noise_dim=8, batch_size=16, device="cpu", log_every=10)
 

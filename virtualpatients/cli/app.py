@@ -1,0 +1,403 @@
+"""Thin typer commands: parse options, call library code, print (data on stdout, the rest on stderr).
+
+Heavy imports (torch, numpy, Biopython) happen inside commands so `vp --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from . import options as o
+from ..errors import InputError, VPError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="vp: learn a cohort's DNA sequences with a GAN and write new virtual patients as FASTA.",
+)
+err = Console(stderr=True)
+
+
+def clean_errors(command):
+    """End known failures with one line and their exit code; Ctrl-C with 130; a closed pipe quietly."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except VPError as error:
+            err.print(f"[bold red]error:[/] {error}", highlight=False, markup=True, soft_wrap=True)
+            raise typer.Exit(error.exit_code) from None
+        except KeyboardInterrupt:
+            err.print("interrupted")
+            raise typer.Exit(130) from None
+        except BrokenPipeError:
+            # The reader (e.g. `head`) left; point stdout at /dev/null so the exit flush cannot fail.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(0) from None
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except Exception as error:  # a bug, not a user error: one line, the traceback on request
+            if os.environ.get("VP_DEBUG"):
+                raise
+            err.print(
+                f"[bold red]error:[/] unexpected {type(error).__name__}: {error} (set VP_DEBUG=1 for the traceback)",
+                highlight=False, markup=True, soft_wrap=True,
+            )
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def _warn(messages) -> None:
+    for message in messages:
+        err.print(f"[yellow]warning:[/] {message}", highlight=False)
+
+
+def _train(data, config, settings, labels_from_files, out, force=False, cds=False):
+    from ..data.fasta import read_cohort
+    from ..gan.config import resolve_config
+    from ..gan.distributed import from_environment
+    from ..gan.fit import train
+
+    main_process = from_environment().is_main  # under torchrun, rank 0 alone talks and writes
+    if not data:
+        raise InputError("give the FASTA file(s) to train on (or --resume RUN_DIR)")
+    config = resolve_config(config, settings)
+    cohort = read_cohort(
+        data, config.length_policy, label_key=config.label_key, labels_from_files=labels_from_files, cds=cds
+    )
+    if main_process:
+        _warn(cohort.warnings)
+        classes = "" if cohort.labels is None else f", classes {dict(sorted(Counter(cohort.labels).items()))}"
+        err.print(f"read {len(cohort)} sequences of length {cohort.length} from {len(data)} file(s){classes}", highlight=False)
+    run_dir = out or Path("runs") / time.strftime("run-%Y%m%d-%H%M%S")
+    run = _training_session(
+        run_dir, config.steps, 0, lambda progress, stop: train(
+            cohort, config, run_dir=run_dir, progress=progress, should_stop=stop, force=force
+        ),
+    )
+    _finish_training(run, run_dir)
+    return cohort, run_dir
+
+
+def _training_session(run_dir, steps, start, train_call):
+    """Progress bar and signal handling around a library training call; typed stops become
+    messages that say what was saved and how to go on."""
+    from ..errors import Diverged, Interrupted
+    from ..gan.distributed import from_environment
+    from .session import stop_on_signals, training_progress
+
+    with training_progress(err, steps, start, enabled=from_environment().is_main) as progress, \
+            stop_on_signals() as should_stop:
+        try:
+            return train_call(progress, should_stop)
+        except Interrupted as stop:
+            stop.args = (f"{stop.reason} at step {stop.step} of {steps}: checkpoint saved in {run_dir}; "
+                         f"continue with: vp train --resume {run_dir}",)
+            raise
+        except Diverged as error:
+            if error.last_good_step is not None:
+                error.args = (f"{error}; {run_dir} keeps the last good checkpoint (step {error.last_good_step})",)
+            raise
+
+
+def _finish_training(run, run_dir) -> None:
+    from ..gan.distributed import from_environment
+    from .session import remember_last_run
+
+    if not from_environment().is_main:
+        raise typer.Exit(0)
+    remember_last_run(run_dir)
+    _warn(run.warnings)
+    facts = run.metadata
+    processes = f" x {facts['processes']} processes" if facts.get("processes", 1) > 1 else ""
+    err.print(
+        f"wrote run to [bold]{run_dir}[/] ({facts['wall_time_s']:.1f} s, {facts['steps_done']} steps on "
+        f"{facts['device']}{processes}); `vp generate` and `vp evaluate` use it by default here",
+        highlight=False,
+    )
+
+
+@app.command()
+@clean_errors
+@o.with_config_flags()
+def train(
+    data: o.OptionalData = None, config: o.Config = None,
+    labels_from_files: o.LabelsFromFiles = False,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Run directory to write.")] = None,
+    resume: Annotated[
+        Optional[Path], typer.Option("--resume", help="Continue this run from its last checkpoint (same data).")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing run directory.")] = False,
+    cds: o.Cds = False,
+    settings: dict | None = None,
+) -> None:
+    """Train a GAN (conditional when the records carry labels) and write a run directory.
+
+    Settings come from the defaults, then --config FILE, then the flags. Several processes:
+    torchrun --nproc_per_node=K -m virtualpatients train ... (see README)."""
+    settings = settings or {}
+    if resume is None:
+        _train(data, config, settings, labels_from_files, out, force, cds)
+        return
+    from ..gan.fit import resume as resume_run
+    from ..gan.rundir import read_run_json
+
+    changed = sorted(k for k, v in settings.items() if v is not None and k != "steps")
+    if changed or config is not None or out is not None or labels_from_files or cds:
+        raise InputError("--resume continues the saved configuration; only --steps (and the data files) may be given")
+    steps = settings.get("steps")
+    recorded = read_run_json(resume)
+    total = steps or recorded["config"].get("steps", 0)
+    run = _training_session(resume, total, recorded.get("steps_done") or 0, lambda progress, stop: resume_run(
+        resume, data, steps, progress=progress, should_stop=stop))
+    _finish_training(run, resume)
+
+
+@app.command()
+@clean_errors
+def generate(
+    n: Annotated[int, typer.Option("-n", help="Number of sequences.")] = 100,
+    model: o.Model = None,
+    seed: Annotated[int, typer.Option(help="Noise seed; the same seed gives identical output.")] = 0,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+    force: o.Force = False,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Sequences per chunk.")] = 4096,
+    sample: o.Sample = None,
+    label: Annotated[Optional[str], typer.Option(help="Class to generate (conditional models).")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "cpu",
+) -> None:
+    """Write N generated sequences as FASTA (stdout unless --output)."""
+    from ..gan.generate import class_index
+    from ..gan.run import Run
+    from ..gan.train import select_device
+    from .session import resolve_run_dir, write_stream
+
+    if n < 0:
+        raise InputError(f"-n {n}: must be zero or more")
+    if batch_size < 1:
+        raise InputError(f"--batch-size {batch_size}: must be at least 1")
+    run = Run.load(resolve_run_dir(model), select_device(device))
+    class_index(run, label)  # refuse an unknown label before anything is written
+    write_stream(run.generate_fasta(n, seed, label, sample, chunk_size=batch_size), output, force)
+    if output is not None:
+        err.print(f"wrote {n} sequences to {output}")
+
+
+def _evaluation(
+    generated, real, holdout, reference, n, model, seed, sample, length_policy, blast, label=None, baselines=False
+):
+    from ..evaluation.evaluate import evaluate
+    from .inputs import evaluation_inputs, read_reference
+
+    if n < 0:
+        raise InputError(f"-n {n}: must be zero or more")
+    generated_set, real_set, held_set, warnings, run = evaluation_inputs(
+        generated, real, holdout, n, model, seed, sample, length_policy, label
+    )
+    _warn(warnings)
+    evaluation = evaluate(generated_set, real_set, held_set, reference=read_reference(reference), label=label,
+                          blast=blast, baselines=baselines, seed=seed)
+    if evaluation.summary["diversity"]["warning"]:
+        _warn([evaluation.summary["diversity"]["warning"]])
+    return evaluation, run, (real_set, held_set)
+
+
+@app.command()
+@clean_errors
+def evaluate(
+    generated: o.Generated = None, real: o.Real = None, holdout: o.HoldoutFile = None, reference: o.Reference = None,
+    n: Annotated[int, typer.Option("-n", help="How many to generate when --generated is not given.")] = 100,
+    model: o.Model = None, seed: o.Seed = 0, sample: o.Sample = None, label: o.Label = None,
+    blast: o.Blast = False, utility: o.Utility = False, baselines: o.Baselines = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+    length_policy: o.Policy = "error",
+) -> None:
+    """Compare generated with real sequences: fidelity, variants, validity, diversity, privacy, BLAST+, utility."""
+    from ..report.tables import comparison_table, evaluation_table, jsonable, utility_table
+
+    evaluation, run, (real_set, held_set) = _evaluation(
+        generated, real, holdout, reference, n, model, seed, sample, length_policy, blast, label, baselines
+    )
+    err.print(evaluation_table(evaluation.summary))
+    if utility:
+        from ..evaluation.classifier_utility import run_utility
+
+        evaluation.summary["utility"] = run_utility(run, real_set, held_set, sample)
+        err.print(utility_table(evaluation.summary["utility"]))
+        if baselines:
+            from ..evaluation.comparison import baseline_generator
+
+            for kind, summary in evaluation.summary["baselines"].items():
+                summary["utility"] = run_utility(run, real_set, held_set, sample, baseline_generator(kind, real_set))
+    if baselines:
+        err.print(comparison_table(evaluation.summary))
+    if as_json:
+        sys.stdout.write(json.dumps(jsonable(evaluation.summary), indent=2) + "\n")
+
+
+@app.command()
+@clean_errors
+def report(
+    model: o.Model = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder; default: RUN/report.")] = None,
+    generated: o.Generated = None, real: o.Real = None, holdout: o.HoldoutFile = None, reference: o.Reference = None,
+    n: Annotated[int, typer.Option("-n", help="How many to generate when --generated is not given.")] = 1000,
+    seed: o.Seed = 0, sample: o.Sample = None, label: o.Label = None, blast: o.Blast = False,
+    length_policy: o.Policy = "error",
+    baselines: Annotated[bool, typer.Option("--baselines/--no-baselines", help="Score the baseline generators too.")]
+    = True,
+) -> None:
+    """Write report.html with plots (training curves, identity, DCR, frequencies, variants) and metrics.json."""
+    from ..gan.rundir import read_history
+    from ..report.html import write_report
+    from ..report.tables import evaluation_table
+    from .session import resolve_run_dir
+
+    run_dir = resolve_run_dir(model) if (generated is None or real is None or model) else None
+    evaluation, _, _ = _evaluation(
+        generated, real, holdout, reference, n, model, seed, sample, length_policy, blast, label, baselines
+    )
+    history = read_history(run_dir) if run_dir is not None else []
+    target = out or (run_dir / "report" if run_dir is not None else Path("vp-report"))
+    title = f"vp report: {run_dir.name if run_dir is not None else evaluation.summary['generated_source']}"
+    written = write_report(target, evaluation.summary, evaluation.arrays, history, title=title)
+    err.print(evaluation_table(evaluation.summary))
+    if baselines:
+        from ..report.tables import comparison_table
+
+        err.print(comparison_table(evaluation.summary))
+    err.print(f"wrote {len(written)} files to [bold]{target}[/]: open {target / 'report.html'}", highlight=False)
+
+
+@app.command()
+@clean_errors
+@o.with_config_flags(("steps", "loss", "output", "label_key"))
+def balance(
+    data: o.Data,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Balanced FASTA to write.")],
+    target: Annotated[str, typer.Option(help="'equal' (up to the largest class) or a count per class.")] = "equal",
+    model: Annotated[Optional[Path], typer.Option("--model", "-m", help="Use this run instead of training.")] = None,
+    force: o.Force = False, seed: o.Seed = 0, config: o.Config = None,
+    labels_from_files: o.LabelsFromFiles = False,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Run directory when training.")] = None,
+    settings: dict | None = None,
+) -> None:
+    """Write every real record plus generated records of the smaller classes until classes are balanced."""
+    from ..data.fasta import read_cohort
+    from ..evaluation.balance import balanced_fasta, check_classes, plan_counts
+    from ..gan.run import Run
+    from ..report.tables import balance_table
+    from .session import write_stream
+
+    if model is None:
+        cohort, model = _train(data, config, settings or {}, labels_from_files, out)
+    run = Run.load(model)
+    if not run.classes:
+        raise VPError(f"{model}: this model was trained without labels; balancing needs a conditional model")
+    cohort = read_cohort(data, run.config.length_policy, label_key=run.config.label_key, labels_from_files=labels_from_files)
+    counts = check_classes(cohort, run)
+    to_generate = plan_counts(counts, target)
+    write_stream(balanced_fasta(cohort, run, to_generate, seed), output, force)
+    err.print(balance_table(counts, to_generate))
+    err.print(f"wrote {len(cohort) + sum(to_generate.values())} records to {output}", highlight=False)
+
+
+@app.command()
+@clean_errors
+def fetch(
+    accessions: Annotated[Optional[list[str]], typer.Argument(help="Nucleotide accessions, e.g. NM_000546.6.")] = None,
+    query: Annotated[Optional[str], typer.Option(help='Entrez search, e.g. "TP53[gene] AND Homo sapiens[orgn]".')] = None,
+    max_records: Annotated[int, typer.Option("--max", help="Most records a search returns.")] = 100,
+    file_format: Annotated[str, typer.Option("--format", help="fasta or gb (GenBank).")] = "fasta",
+    cds: o.Cds = False,
+    email: Annotated[Optional[str], typer.Option(help="Contact address NCBI requires.", envvar="NCBI_EMAIL")] = None,
+    api_key: Annotated[
+        Optional[str], typer.Option("--api-key", help="NCBI API key (10 requests/s instead of 3).", envvar="NCBI_API_KEY")
+    ] = None,
+    cache_dir: Annotated[
+        Optional[Path], typer.Option("--cache-dir", help="Download cache; default $VP_CACHE_DIR or ~/.cache.")
+    ] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+    force: o.Force = False,
+) -> None:
+    """Download nucleotide records from NCBI (by accession, or search with --query) as FASTA or GenBank."""
+    from ..data.ncbi import fetch as fetch_records
+    from .session import write_stream
+
+    if output is not None and output.exists() and not force:
+        raise InputError(f"{output} exists; use --force to overwrite it")
+    result = fetch_records(
+        accessions or None, query, max_records, file_format, cds, email, api_key, cache_dir
+    )
+    write_stream([result.data], output, force)
+    what = f"{result.n_sequences} coding sequences from " if cds else ""
+    err.print(
+        f"{what}{result.n_records} NCBI records ({result.n_cached} from the cache)"
+        + (f" written to {output}" if output else ""),
+        highlight=False,
+    )
+
+
+@app.command()
+@clean_errors
+def baseline(
+    kind: Annotated[str, typer.Argument(help="independent, markov, resample-mutate or copy.")],
+    data: o.Data,
+    n: Annotated[int, typer.Option("-n", help="Number of sequences.")] = 100,
+    seed: Annotated[int, typer.Option(help="Seed; the same seed gives identical output.")] = 0,
+    order: Annotated[int, typer.Option(help="Markov order (markov only).")] = 3,
+    label_key: Annotated[str, typer.Option("--label-key", help="Description key of the class.")] = "label",
+    length_policy: o.Policy = "error",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+    force: o.Force = False,
+) -> None:
+    """Write N sequences of a baseline generator fitted on DATA (per class when labelled), as FASTA."""
+    from ..data.encoding import decode
+    from ..data.fasta import read_cohort
+    from ..data.sequences import format_fasta
+    from ..evaluation.baselines import make
+    from .session import write_stream
+
+    if n < 0:
+        raise InputError(f"-n {n}: must be zero or more")
+    estimator = make(kind, order).fit(read_cohort(data, length_policy, label_key=label_key))
+    drawn = estimator.sample(n, seed)  # a labelled fit draws classes in the training proportions
+    description = f"baseline={kind} seed={seed}" + (f" order={order}" if kind == "markov" else "")
+    titles = [f"{name} {description}" + ("" if drawn.labels is None else f" {label_key}={drawn.labels[i]}")
+              for i, name in enumerate(drawn.ids)]
+    write_stream([format_fasta(titles, decode(drawn.indices, drawn.alphabet))], output, force)
+
+
+@app.command()
+@clean_errors
+def demo(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for everything the demo writes.")] = Path("vp-demo"),
+    steps: Annotated[int, typer.Option(help="Training steps.")] = 1500,
+    seed: Annotated[int, typer.Option(help="Seed of the simulation and the training.")] = 0,
+) -> None:
+    """End-to-end demo on a built-in simulated cohort: simulate, train, generate, evaluate."""
+    from .demo import run_demo
+
+    run_demo(out, steps, seed, console=err)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""Annotated typer options shared by several commands, and the training settings' flags, made
+from TrainConfig itself: one definition (field, type, default, docstring) serves the TOML files,
+the flags and their help."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import typing
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+# Flags whose name differs from the config key: `vp generate --output` is a file, so the
+# training setting `output` (what the discriminator sees) is --output-mode.
+FLAG_NAMES = {"output": "--output-mode"}
+# The flag's type where the config type does not read from a command line (widths as "512,512").
+FLAG_TYPES = {"hidden": str}
+
+
+def flag_name(key: str) -> str:
+    return FLAG_NAMES.get(key, "--" + key.replace("_", "-"))
+
+
+def with_config_flags(keys: tuple[str, ...] | None = None) -> Callable:
+    """Give a command one option per TrainConfig field (or those in `keys`), defaulting to None
+    ("not given"), and pass the given ones to it as `settings={key: value}`."""
+    from ..gan.config import TrainConfig, field_docs, _hints
+
+    defaults = TrainConfig()
+    hints, docs = _hints(), field_docs()
+    names = keys or tuple(hints)
+
+    def decorate(command: Callable) -> Callable:
+        # The command's own annotations are strings (postponed evaluation); resolve them in its
+        # module, since typer reads the wrapper's signature and annotations.
+        resolved = typing.get_type_hints(command, include_extras=True)
+        signature = inspect.signature(command)
+        params = [p.replace(annotation=resolved.get(p.name, p.annotation))
+                  for p in signature.parameters.values() if p.name != "settings"]
+        for key in names:
+            annotation = FLAG_TYPES.get(key, hints[key])
+            default = getattr(defaults, key)
+            shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+            help_text = f"{docs.get(key, '')} Default: {shown}; config key: {key}.".strip()
+            flag = flag_name(key)
+            option = typer.Option(f"{flag}/--no-{flag[2:]}" if annotation is bool else flag, help=help_text,
+                                  show_default=False, rich_help_panel="Training settings")
+            # The parameter is named apart from the command's own (`vp balance --output` is a file).
+            params.append(inspect.Parameter(f"setting_{key}", inspect.Parameter.KEYWORD_ONLY, default=None,
+                                            annotation=Annotated[Optional[annotation], option]))
+
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            settings = {key: kwargs.pop(f"setting_{key}") for key in names if f"setting_{key}" in kwargs}
+            return command(*args, settings=settings, **kwargs)
+
+        wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {p.name: p.annotation for p in params} | {"return": resolved.get("return")}
+        return wrapper
+
+    return decorate
+
+
+Data = Annotated[list[Path], typer.Argument(help="FASTA file(s) with the cohort.")]
+OptionalData = Annotated[Optional[list[Path]], typer.Argument(help="FASTA file(s) with the cohort.")]
+Cds = Annotated[bool, typer.Option("--cds", help="GenBank input: use each record's coding sequence (CDS).")]
+Config = Annotated[Optional[Path], typer.Option("--config", help="TOML recipe, e.g. configs/wgan-gp.toml.")]
+LabelsFromFiles = Annotated[
+    bool, typer.Option("--labels-from-files", help="One class per input file, named by the file's stem.")
+]
+Model = Annotated[Optional[Path], typer.Option("--model", "-m", help="Run directory; default: the last `vp train` here.")]
+Generated = Annotated[Optional[Path], typer.Option(help="Generated FASTA; default: generate -n from the model.")]
+Real = Annotated[Optional[Path], typer.Option(help="Real FASTA; default: the model's training split.")]
+HoldoutFile = Annotated[
+    Optional[Path], typer.Option("--holdout", help="Held-out real FASTA; default: the run's --holdout split.")
+]
+Reference = Annotated[
+    Optional[Path], typer.Option(help="Reference FASTA (first record) for variants; default: real consensus.")
+]
+Seed = Annotated[int, typer.Option(help="Generation and sampling seed.")]
+Sample = Annotated[
+    Optional[bool],
+    typer.Option("--sample/--argmax", help="Draw bases from the softmax, or take the most likely; default: as trained."),
+]
+Label = Annotated[Optional[str], typer.Option(help="Only this class (conditional models).")]
+Policy = Annotated[str, typer.Option("--length-policy", help="For FASTA inputs: error, pad or crop.")]
+Blast = Annotated[bool, typer.Option("--blast", help="Also compare with NCBI BLAST+ (blastn).")]
+Utility = Annotated[bool, typer.Option("--utility", help="Classifier utility of balancing (needs labels, a hold-out).")]
+Baselines = Annotated[
+    bool, typer.Option("--baselines", help="Also score the baseline generators (PWM, Markov, resample-mutate, copy).")
+]
+Force = Annotated[bool, typer.Option(help="Overwrite the output file if it exists.")]

@@ -1,0 +1,95 @@
+"""What a command-line session adds around the library: a progress bar on stderr, signals that
+save and stop training, the last-run pointer, and output streamed to stdout or a file."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ..atomic import atomic_write_bytes, atomic_writer
+from ..errors import InputError
+
+LAST_RUN_FILE = ".vp-last-run"
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[Callable[[], str | None]]:
+    """The first SIGINT or SIGTERM asks training to stop at the end of the step (and save); a
+    second SIGINT stops at once."""
+    requested: dict[str, str] = {}
+
+    def handler(number, frame) -> None:
+        if requested and number == signal.SIGINT:
+            raise KeyboardInterrupt
+        requested.setdefault("reason", signal.Signals(number).name)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: None
+        return
+    previous = {number: signal.signal(number, handler) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield lambda: requested.get("reason")
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
+
+
+@contextmanager
+def training_progress(console: Console, total: int, start: int = 0, enabled: bool = True):
+    """A progress bar with the latest losses and D scores; yields the library's progress callback."""
+    progress = Progress(
+        TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[stats]}"),
+        TimeElapsedColumn(), console=console, disable=not enabled, transient=False,
+    )
+    with progress:
+        task = progress.add_task("train", total=total, stats="", completed=start)
+
+        def on_progress(step: int, row: dict | None) -> None:
+            if row is None:
+                progress.update(task, completed=step)
+                return
+            stats = (
+                f"loss_D {row['loss_d']:.3f} loss_G {row['loss_g']:.3f} "
+                f"D(real) {row['d_real']:.3f} D(fake) {row['d_fake']:.3f} distinct {row['distinct_probe']:.2f}"
+            )
+            progress.update(task, completed=step, stats=stats)
+
+        yield on_progress
+
+
+def remember_last_run(run_dir: Path, folder: Path | None = None) -> None:
+    folder = Path.cwd() if folder is None else folder
+    atomic_write_bytes(folder / LAST_RUN_FILE, (str(Path(run_dir).resolve()) + "\n").encode())
+
+
+def resolve_run_dir(model: Path | None, folder: Path | None = None) -> Path:
+    """The --model folder, or the run the last `vp train` in this folder wrote."""
+    if model is not None:
+        return Path(model)
+    pointer = (Path.cwd() if folder is None else folder) / LAST_RUN_FILE
+    try:
+        return Path(pointer.read_text().strip())
+    except FileNotFoundError:
+        raise InputError("no --model given and no run recorded here; run `vp train DATA.fasta` first") from None
+
+
+def write_stream(chunks: Iterable[bytes], output: Path | None, force: bool = False) -> None:
+    """Stream to stdout, or to a temporary file renamed onto `output` only once complete."""
+    if output is None:
+        for chunk in chunks:
+            sys.stdout.buffer.write(chunk)
+        sys.stdout.buffer.flush()
+        return
+    output = Path(output)
+    if output.exists() and not force:
+        raise InputError(f"{output} exists; use --force to overwrite it")
+    with atomic_writer(output) as stream:
+        for chunk in chunks:
+            stream.write(chunk)

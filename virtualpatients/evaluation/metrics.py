@@ -1,0 +1,201 @@
+"""Sequence-set comparisons by matrix products on one-hot encodings (no loop over pairs).
+
+The dot product of two flattened one-hot sequences counts the positions where they agree, so one
+matrix product compares a block of queries with every reference at once. Cohorts repeat the same
+sequence many times (recurrent variants), so comparisons run on distinct rows and map back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from ..data.encoding import one_hot, position_counts
+
+ROW_CHUNK = 2048
+
+
+def unique_rows(indices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct rows, the inverse map (row -> distinct index) and each distinct row's count."""
+    rows = np.ascontiguousarray(indices)
+    view = rows.view(np.dtype((np.void, rows.shape[1] * rows.itemsize))).ravel()
+    _, first, inverse, counts = np.unique(view, return_index=True, return_inverse=True, return_counts=True)
+    return rows[first], inverse.ravel(), counts
+
+
+def _flat_one_hot(indices: np.ndarray, n_channels: int) -> np.ndarray:
+    return one_hot(indices, n_channels).reshape(len(indices), -1)
+
+
+def match_blocks(
+    queries: np.ndarray, references: np.ndarray, n_channels: int, chunk: int = ROW_CHUNK
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield (first query row, block of equal-position counts against every reference)."""
+    reference_matrix = _flat_one_hot(references, n_channels).T.copy()
+    for start in range(0, len(queries), chunk):
+        yield start, _flat_one_hot(queries[start : start + chunk], n_channels) @ reference_matrix
+
+
+def nearest_matches(
+    queries: np.ndarray, references: np.ndarray, n_channels: int, leave_one_out: bool = False
+) -> np.ndarray:
+    """Equal positions between each query and its closest reference (an int per query).
+
+    leave_one_out (queries are the references): a sequence may not be its own neighbour, but an
+    identical twin elsewhere in the set still counts, at distance 0.
+    """
+    distinct_queries, inverse, counts = unique_rows(queries)
+    distinct_references = distinct_queries if leave_one_out else unique_rows(references)[0]
+    best = np.empty(len(distinct_queries), dtype=np.int64)
+    for start, block in match_blocks(distinct_queries, distinct_references, n_channels):
+        if leave_one_out:
+            rows = np.arange(block.shape[0])
+            alone = counts[start + rows] == 1
+            block[rows[alone], rows[alone] + start] = -1
+        best[start : start + block.shape[0]] = np.rint(block.max(axis=1))
+    return best[inverse]
+
+
+def nearest_identity(
+    queries: np.ndarray, references: np.ndarray, n_channels: int, leave_one_out: bool = False
+) -> np.ndarray:
+    """Fraction of equal positions between each query and its closest reference."""
+    return nearest_matches(queries, references, n_channels, leave_one_out) / queries.shape[1]
+
+
+def distinct_count(indices: np.ndarray) -> int:
+    return int(len(unique_rows(indices)[0])) if len(indices) else 0
+
+
+def summarise(values: np.ndarray) -> dict[str, float]:
+    return {
+        "mean": float(np.mean(values)),
+        "median": float(np.median(values)),
+        "min": float(np.min(values)),
+        "max": float(np.max(values)),
+    }
+
+
+def mean_pairwise_identity(indices: np.ndarray, n_channels: int) -> float:
+    """Mean identity over all pairs, exactly, in O(N L): at each position the agreeing pairs are
+    sum over bases of count * (count - 1), so no pair is ever formed."""
+    n = len(indices)
+    if n < 2:
+        return float("nan")
+    counts = position_counts(indices, n_channels).astype(float)
+    return float((counts * (counts - 1)).sum(axis=1).mean() / (n * (n - 1)))
+
+
+def _sample(indices: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    return indices if size >= len(indices) else indices[np.sort(rng.choice(len(indices), size, replace=False))]
+
+
+def diversity(generated: np.ndarray, real: np.ndarray, n_channels: int, seed: int = 0) -> dict[str, Any]:
+    """Distinct fraction (on equal-size samples, since it falls with sample size) and mean pairwise
+    identity inside each set; flags mode collapse when generated is clearly less diverse."""
+    rng = np.random.default_rng(seed)
+    size = min(len(generated), len(real))
+    distinct_generated = distinct_count(_sample(generated, size, rng)) / size
+    distinct_real = distinct_count(_sample(real, size, rng)) / size
+    identity_generated = mean_pairwise_identity(generated, n_channels)
+    identity_real = mean_pairwise_identity(real, n_channels)
+    spread_generated, spread_real = 1 - identity_generated, 1 - identity_real
+    collapsed = distinct_generated < 0.5 * distinct_real or spread_generated < 0.5 * spread_real
+    warning = None
+    if collapsed:
+        warning = (
+            f"mode collapse: generated sequences are far less diverse than real ones (distinct fraction "
+            f"{distinct_generated:.3f} vs {distinct_real:.3f} on {size} each; mean pairwise difference "
+            f"{100 * spread_generated:.3f}% vs {100 * spread_real:.3f}%)"
+        )
+    return {
+        "distinct_fraction_generated": distinct_generated,
+        "distinct_fraction_real": distinct_real,
+        "sample_size": size,
+        "mean_pairwise_identity_generated": identity_generated,
+        "mean_pairwise_identity_real": identity_real,
+        "mode_collapse": bool(collapsed),
+        "warning": warning,
+    }
+
+
+def _beats(a: np.ndarray, b: np.ndarray) -> float:
+    """Share of a > b, with ties (equal distances) counted as half."""
+    return float(np.mean((a > b) + 0.5 * (a == b)))
+
+
+def adversarial_accuracy(
+    real: np.ndarray, synthetic: np.ndarray, n_channels: int, seed: int = 0
+) -> dict[str, float]:
+    """Nearest-neighbour adversarial accuracy AATS (Yelmen et al. 2021) on equal-size samples.
+
+    AA_truth = share of real whose nearest synthetic is farther than their nearest other real;
+    AA_syn the same from the synthetic side. 0.5 is ideal; below 0.5 means synthetic sits closer
+    to real than real to itself (copying); above, synthetic is easy to tell apart. Ties count
+    half, so identical twins (recurrent variants) neither reward nor punish.
+    """
+    rng = np.random.default_rng(seed)
+    size = min(len(real), len(synthetic))
+    truth, synth = _sample(real, size, rng), _sample(synthetic, size, rng)
+    length = real.shape[1]
+
+    def distance(queries: np.ndarray, references: np.ndarray, leave_one_out: bool = False) -> np.ndarray:
+        return length - nearest_matches(queries, references, n_channels, leave_one_out)
+
+    aa_truth = _beats(distance(truth, synth), distance(truth, truth, True))
+    aa_syn = _beats(distance(synth, truth), distance(synth, synth, True))
+    return {"aats": (aa_truth + aa_syn) / 2, "aa_truth": aa_truth, "aa_syn": aa_syn, "sample_size": size}
+
+
+def privacy(
+    generated: np.ndarray,
+    train: np.ndarray,
+    holdout: np.ndarray | None,
+    n_channels: int,
+    generated_matches: np.ndarray,
+    seed: int = 0,
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Copies, distance to closest record (DCR) and AATS; against a held-out set where one exists.
+
+    A new patient from the same population is the yardstick: held-out real patients often repeat
+    a training sequence exactly (recurrent variants), so their copy rate and DCR are the baseline.
+    """
+    length = train.shape[1]
+    dcr_generated = length - generated_matches
+    aats_train = adversarial_accuracy(train, generated, n_channels, seed)
+    summary: dict[str, Any] = {
+        "exact_copy_rate": float(np.mean(dcr_generated == 0)),
+        "dcr_median_generated": float(np.median(dcr_generated)),
+        "dcr_mean_generated": float(np.mean(dcr_generated)),
+        "aats_train": aats_train["aats"],
+        "aa_truth": aats_train["aa_truth"],
+        "aa_syn": aats_train["aa_syn"],
+        "aats_sample_size": aats_train["sample_size"],
+        "holdout_exact_copy_rate": None,
+        "dcr_median_holdout": None,
+        "dcr_mean_holdout": None,
+        "dcr_median_ratio": None,
+        "aats_holdout": None,
+        "privacy_loss": None,
+    }
+    arrays = {"dcr_generated": dcr_generated}
+    if holdout is not None and len(holdout) >= 2:
+        dcr_holdout = length - nearest_matches(holdout, train, n_channels)
+        # Same sample size on both sides, so the difference reflects the data, not the sizes.
+        size = min(len(holdout), len(generated))
+        rng = np.random.default_rng(seed)
+        aats_holdout = adversarial_accuracy(holdout, generated, n_channels, seed)["aats"]
+        aats_train_same_size = adversarial_accuracy(_sample(train, size, rng), generated, n_channels, seed)["aats"]
+        median_holdout = float(np.median(dcr_holdout))
+        summary.update(
+            holdout_exact_copy_rate=float(np.mean(dcr_holdout == 0)),
+            dcr_median_holdout=median_holdout,
+            dcr_mean_holdout=float(np.mean(dcr_holdout)),
+            dcr_median_ratio=summary["dcr_median_generated"] / median_holdout if median_holdout else None,
+            aats_holdout=aats_holdout,
+            privacy_loss=aats_holdout - aats_train_same_size,
+        )
+        arrays["dcr_holdout"] = dcr_holdout
+    return summary, arrays

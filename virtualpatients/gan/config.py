@@ -1,0 +1,217 @@
+"""Training configuration: frozen dataclass defaults < a TOML file < command-line flags."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import tomllib
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 2000
+    """Generator updates; each is preceded by one discriminator update."""
+    batch_size: int = 64
+    """Real and generated sequences per update; clamped to the data set size."""
+    lr: float = 2e-4
+    """Adam learning rate for both networks (the DCGAN setting)."""
+    beta1: float = 0.5
+    """Adam beta1; 0.5 damps the oscillation GANs get from momentum."""
+    beta2: float = 0.999
+    """Adam beta2."""
+    noise_dim: int = 100
+    """Size of the generator's Gaussian noise input."""
+    hidden: tuple[int, ...] = (512, 512)
+    """Hidden layer widths of the generator; the discriminator uses them reversed."""
+    leaky_slope: float = 0.2
+    """Negative slope of the LeakyReLU activations."""
+    seed: int = 0
+    """One seed drives parameter init, batch sampling and noise."""
+    device: str = "auto"
+    """auto (CUDA when available), cpu or cuda."""
+    log_every: int = 25
+    """Steps between history rows; the only steps that synchronise with the host."""
+    checkpoint_every: int = 100
+    """Steps between checkpoints (run directory and resumable training state, written
+    atomically); one is also written at step 0, at the end and on SIGINT/SIGTERM."""
+    length_policy: str = "error"
+    """Unequal lengths: error, pad (gap channel '-') or crop to the shortest."""
+    loss: str = "gan"
+    """gan: minimax with the non-saturating generator loss; wgan-gp: Wasserstein critic with a
+    gradient penalty (Gulrajani et al. 2017), the setting of DNA GANs (Killoran et al., FBGAN)."""
+    critic_steps: int = 1
+    """Discriminator (critic) updates per generator update; 5 is the WGAN-GP setting."""
+    gp_weight: float = 10.0
+    """Weight of the gradient penalty (wgan-gp only)."""
+    output: str = "softmax"
+    """What the discriminator sees of the generator: softmax (soft probabilities, the study's
+    model; easy to tell from one-hot data), gumbel (hard one-hot samples by straight-through
+    Gumbel-softmax; generation samples too) or hard (straight-through argmax; generation argmax)."""
+    temperature: float = 1.0
+    """Gumbel-softmax temperature of the backward pass (gumbel output only)."""
+    data_bias: bool = False
+    """Start the generator at the data: its output bias is set to the log of the training set's
+    per-position base frequencies (and the last layer's weights shrunk), so it begins by drawing
+    each position independently from the cohort, and training only has to learn the dependencies
+    between positions (which variants occur together, how many per patient)."""
+    label_smoothing: float = 0.0
+    """One-sided label smoothing: real targets become 1 - this (gan loss only)."""
+    instance_noise: float = 0.0
+    """Std of Gaussian noise added to real and generated inputs of the discriminator, decaying
+    linearly to 0 over training; blurs the supports of tiny data sets early on."""
+    spectral_norm: bool = False
+    """Spectral normalisation of the discriminator's linear layers (Miyato et al. 2018)."""
+    minibatch_std: bool = False
+    """Give the discriminator the batch's feature spread as one more input (Karras et al. 2018), so
+    a batch of near-identical sequences (mode collapse) is easy to tell from a real batch."""
+    label_key: str = "label"
+    """FASTA description key whose value is the class (label=VALUE); classes make a conditional GAN."""
+    select_on_holdout: bool = True
+    """With --holdout: keep the weights of the log step whose probe batch scores an AATS against
+    the held-out sequences closest to 0.5, rather than the last step's."""
+    precision: str = "fp32"
+    """fp32, or bf16: forward passes under bfloat16 autocast (losses and weights stay float32).
+    For GPUs with bfloat16 units; CPUs without them run it slower than fp32."""
+    holdout: float = 0.0
+    """Share of sequences kept out of training (seeded split, recorded in run.json) as the
+    yardstick of a new patient for the privacy metrics; 0 keeps none."""
+
+    def __post_init__(self) -> None:
+        # Validated when built, whoever builds it (API, TOML, flags, a saved run): a misspelt
+        # loss or output mode is refused instead of silently training something else.
+        hints = _hints()
+        for item in dataclasses.fields(self):
+            object.__setattr__(self, item.name, _coerce(item.name, getattr(self, item.name), hints[item.name]))
+        _validate(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        values = dataclasses.asdict(self)
+        values["hidden"] = list(self.hidden)
+        return values
+
+
+_DEVICES = ("auto", "cpu", "cuda")
+LOSSES = ("gan", "wgan-gp")
+OUTPUTS = ("softmax", "gumbel", "hard")
+PRECISIONS = ("fp32", "bf16")
+
+
+def _coerce(name: str, value: Any, annotation: Any) -> Any:
+    """Convert a TOML or flag value to the field's type, refusing what does not fit."""
+    origin = typing.get_origin(annotation)
+    try:
+        if origin is tuple:
+            items = value if isinstance(value, (list, tuple)) else [int(v) for v in str(value).split(",") if v.strip()]
+            return tuple(int(v) for v in items)
+        if annotation is int and not isinstance(value, bool):
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError
+            return int(value)
+        if annotation is float and not isinstance(value, bool):
+            return float(value)
+        if annotation is str and isinstance(value, str):
+            return value
+        if annotation is bool and isinstance(value, bool):
+            return value
+    except (TypeError, ValueError):
+        pass
+    raise InputError(f"config: {name} = {value!r} is not a valid {getattr(annotation, '__name__', annotation)}")
+
+
+@functools.cache
+def _hints() -> dict[str, Any]:
+    return typing.get_type_hints(TrainConfig)
+
+
+@functools.cache
+def field_docs() -> dict[str, str]:
+    """Each field's docstring (the string literal under it in the class body): the one text that
+    documents a setting, shown as its flag's help and in configs/default.toml."""
+    import ast
+    import inspect
+
+    try:
+        tree = ast.parse(inspect.getsource(TrainConfig))
+    except (OSError, TypeError):  # no source (frozen app): flags go without help
+        return {}
+    docs: dict[str, str] = {}
+    body = tree.body[0].body
+    for node, following in zip(body, body[1:]):
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and isinstance(following, ast.Expr) \
+                and isinstance(following.value, ast.Constant) and isinstance(following.value.value, str):
+            docs[node.target.id] = " ".join(following.value.value.split())
+    return docs
+
+
+def _validate(config: TrainConfig) -> TrainConfig:
+    problems = []
+    for name in ("steps", "batch_size", "noise_dim", "log_every", "critic_steps", "checkpoint_every"):
+        if getattr(config, name) < 1:
+            problems.append(f"{name} must be at least 1")
+    if not config.hidden or min(config.hidden) < 1:
+        problems.append("hidden must list one or more positive widths")
+    if not 0 <= config.holdout < 1:
+        problems.append("holdout must be at least 0 and below 1")
+    if config.loss not in LOSSES:
+        problems.append(f"loss must be one of {', '.join(LOSSES)}")
+    if config.output not in OUTPUTS:
+        problems.append(f"output must be one of {', '.join(OUTPUTS)}")
+    if not 0 < config.temperature < float("inf"):
+        problems.append("temperature must be positive and finite")
+    if not 0 <= config.label_smoothing < 0.5:
+        problems.append("label_smoothing must be at least 0 and below 0.5")
+    if not (0 <= config.instance_noise < float("inf") and 0 <= config.gp_weight < float("inf")):
+        problems.append("instance_noise and gp_weight must not be negative")
+    if not 0 < config.lr < float("inf"):
+        problems.append("lr must be positive and finite")
+    if not (0 <= config.beta1 < 1 and 0 <= config.beta2 < 1):
+        problems.append("beta1 and beta2 must be at least 0 and below 1")
+    if not 0 <= config.leaky_slope < 1:
+        problems.append("leaky_slope must be at least 0 and below 1")
+    if not 0 <= config.seed < 2**63:
+        problems.append("seed must be between 0 and 2^63 - 1")
+    if config.precision not in PRECISIONS:
+        problems.append(f"precision must be one of {', '.join(PRECISIONS)}")
+    if config.device not in _DEVICES:
+        problems.append(f"device must be one of {', '.join(_DEVICES)}")
+    if config.length_policy not in ("error", "pad", "crop"):
+        problems.append("length_policy must be error, pad or crop")
+    if problems:
+        raise InputError("config: " + "; ".join(problems))
+    return config
+
+
+def resolve_config(config_file: Path | None = None, overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """Defaults, then the TOML file, then the flags that were given (None means not given)."""
+    hints = typing.get_type_hints(TrainConfig)
+    values: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            data = tomllib.loads(Path(config_file).read_text())
+        except FileNotFoundError:
+            raise InputError(f"{config_file}: no such config file") from None
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+            raise InputError(f"{config_file}: not a valid TOML config ({error})") from None
+        data = data.get("train", data)
+        unknown = sorted(set(data) - set(hints))
+        if unknown:
+            raise InputError(f"{config_file}: unknown config keys: {', '.join(unknown)}")
+        values.update(data)
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return TrainConfig(**values)
+
+
+def config_from_dict(data: dict[str, Any]) -> TrainConfig:
+    """Rebuild a saved config: unknown keys are an error; keys added in later versions of vp take
+    their defaults, which reproduce the behaviour of the version that saved the run."""
+    hints = typing.get_type_hints(TrainConfig)
+    unknown = sorted(set(data) - set(hints))
+    if unknown:
+        raise InputError(f"saved config has unknown keys {unknown}; was it written by a newer vp?")
+    return TrainConfig(**data)

@@ -1,0 +1,122 @@
+"""What training watches at log steps: history rows, the probe batch's diversity (mode
+collapse) and, with a hold-out, the AATS that selects the checkpoint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .losses import gumbel_noise
+from .model import channel_argmax
+
+HISTORY_FIELDS = ("step", "loss_d", "loss_g", "d_real", "d_fake", "acc_real", "acc_fake", "distinct_probe")
+PROBE_SIZE = 256
+COLLAPSE_THRESHOLD = 0.05
+
+
+@dataclass
+class Selection:
+    """The weights kept by checkpoint selection: the log step whose probe AATS against the
+    held-out sequences was nearest 0.5 (distance = |AATS - 0.5|)."""
+
+    distance: float
+    step: int
+    generator: dict[str, torch.Tensor]
+    discriminator: dict[str, torch.Tensor]
+
+
+@dataclass
+class Probe:
+    """A fixed batch of noise (and classes, and Gumbel draws) scored at every log step."""
+
+    noise: torch.Tensor
+    classes: torch.Tensor | None
+    gumbel: torch.Tensor
+    holdout: np.ndarray | None  # held-out sequences to score AATS against (None: no selection)
+    holdout_labels: np.ndarray | None
+    config: object
+
+    @classmethod
+    def draw(cls, config, spec, classes, n_rows, device, rng, holdout, holdout_labels, is_main) -> Probe:
+        noise = torch.randn(PROBE_SIZE, config.noise_dim, device=device, generator=rng)
+        rows = torch.randint(0, n_rows, (PROBE_SIZE,), device=device, generator=rng)
+        gumbel = gumbel_noise(torch.Size((PROBE_SIZE, spec.length, spec.n_channels)), device, rng)
+        selecting = is_main and holdout is not None and len(holdout) >= 2
+        return cls(noise, classes[rows] if classes is not None else None, gumbel,
+                   holdout if selecting else None, holdout_labels, config)
+
+    def score(self, row, step, generator, discriminator, history, warnings, best: Selection | None) -> Selection | None:
+        """Add the probe's distinct share (and AATS) to the row; warn once on mode collapse;
+        return the best selection so far."""
+        config = self.config
+        with torch.no_grad():
+            logits = generator(self.noise, self.classes).float()
+            if config.output == "gumbel":
+                logits = logits + self.gumbel
+            probe_bases = channel_argmax(logits)
+            distinct = torch.unique(probe_bases, dim=0).shape[0]
+        row["distinct_probe"] = distinct / PROBE_SIZE
+        late = step >= config.steps // 10
+        if self.holdout is not None:
+            row["aats_probe"] = class_mean_aats(
+                self.holdout, self.holdout_labels, probe_bases.cpu().numpy(),
+                None if self.classes is None else self.classes.cpu().numpy(), logits.shape[-1],
+                config.seed,
+            )
+            distance = abs(row["aats_probe"] - 0.5)
+            if late and np.isfinite(distance) and (best is None or distance < best.distance):
+                best = Selection(distance, step, copy_state(generator), copy_state(discriminator))
+        if late and row["distinct_probe"] < COLLAPSE_THRESHOLD and not collapsed_before(history, config.steps):
+            warnings.append(
+                f"mode collapse at step {step}: {distinct} distinct sequences in a probe batch of {PROBE_SIZE}"
+            )
+        return best
+
+
+def collapsed_before(history: list[dict[str, float]], steps: int) -> bool:
+    """Whether an earlier log row (past the first tenth of training) already showed collapse."""
+    return any(r["step"] >= steps // 10 and r["distinct_probe"] < COLLAPSE_THRESHOLD for r in history)
+
+
+def class_mean_aats(
+    real: np.ndarray, real_classes: np.ndarray | None, generated: np.ndarray, generated_classes: np.ndarray | None,
+    n_channels: int, seed: int,
+) -> float:
+    from ..evaluation.metrics import adversarial_accuracy
+
+    if real_classes is None or generated_classes is None:
+        return adversarial_accuracy(real, generated, n_channels, seed)["aats"]
+    scores = [
+        adversarial_accuracy(real[real_classes == c], generated[generated_classes == c], n_channels, seed)["aats"]
+        for c in np.unique(real_classes)
+        if (real_classes == c).sum() >= 2 and (generated_classes == c).sum() >= 2
+    ]
+    return float(np.mean(scores)) if scores else float("nan")
+
+
+def copy_state(network: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {name: value.detach().clone() for name, value in network.state_dict().items()}
+
+
+def log_row(step, loss_d, loss_g, logit_real, logit_fake, wasserstein: bool) -> dict[str, float]:
+    """One history row; the only place that synchronises with the device."""
+    with torch.no_grad():
+        if wasserstein:
+            real_score, fake_score = logit_real.mean(), logit_fake.mean()
+            # Accuracy of the critic thresholded halfway between its mean real and fake scores.
+            middle = (real_score + fake_score) / 2
+            values = [real_score, fake_score, (logit_real > middle).float().mean(), (logit_fake < middle).float().mean()]
+        else:
+            values = [
+                torch.sigmoid(logit_real).mean(),
+                torch.sigmoid(logit_fake).mean(),
+                (logit_real > 0).float().mean(),
+                (logit_fake < 0).float().mean(),
+            ]
+        stats = torch.stack([loss_d.detach(), loss_g.detach(), *values]).tolist()
+    row = {"step": step, **dict(zip(HISTORY_FIELDS[1:7], stats))}
+    if wasserstein:
+        row["wasserstein"] = row["d_real"] - row["d_fake"]
+    return row

@@ -1,0 +1,188 @@
+"""Run directories: safetensors weights + run.json metadata + history.csv; no pickle anywhere."""
+
+from __future__ import annotations
+
+import csv
+import math
+import functools
+import io
+import json
+import platform
+from dataclasses import asdict
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save
+
+from .. import __version__
+from ..atomic import atomic_write_bytes
+from .config import TrainConfig, config_from_dict
+from ..data.encoding import BASES, BASES_WITH_GAP
+from ..errors import InputError
+from .model import Discriminator, Generator, ModelSpec, build_models
+
+FORMAT = "vp-run"
+FORMAT_VERSION = 1
+MODEL_FILE = "model.safetensors"
+RUN_FILE = "run.json"
+HISTORY_FILE = "history.csv"
+
+
+@functools.lru_cache(maxsize=1)
+def package_versions() -> dict[str, str]:
+    """Looked up once per process: importlib.metadata scans site-packages, slow beside frequent
+    checkpoints."""
+    versions = {"python": platform.python_version(), "virtualpatients": __version__}
+    for name in ("torch", "numpy", "biopython", "safetensors"):
+        try:
+            versions[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def history_csv(history: list[dict[str, float]]) -> bytes:
+    if not history:
+        return b""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(history[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(history)
+    return buffer.getvalue().encode()
+
+
+def save_run(
+    run_dir: Path,
+    generator: Generator,
+    discriminator: Discriminator,
+    config: TrainConfig,
+    history: list[dict[str, float]],
+    metadata: dict[str, Any],
+) -> Path:
+    """Write weights, metadata and history; `metadata` adds data facts (alphabet, files, ...)."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    save_weights(run_dir, generator.state_dict(), discriminator.state_dict())
+    save_metadata(run_dir, generator.spec, config, history, metadata)
+    return run_dir
+
+
+def save_weights(run_dir: Path, generator_state: dict, discriminator_state: dict) -> None:
+    tensors = {f"generator.{k}": v.detach().cpu().contiguous() for k, v in generator_state.items()}
+    tensors |= {f"discriminator.{k}": v.detach().cpu().contiguous() for k, v in discriminator_state.items()}
+    weights = save(tensors, metadata={"format": FORMAT, "format_version": str(FORMAT_VERSION)})
+    atomic_write_bytes(Path(run_dir) / MODEL_FILE, weights)
+
+
+def save_metadata(
+    run_dir: Path, spec: ModelSpec, config: TrainConfig, history: list[dict[str, float]], metadata: dict[str, Any]
+) -> None:
+    """history.csv, then run.json: run.json is written last, so a folder that has one is a run."""
+    run = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "config": config.to_dict(),
+        "model": {**asdict(spec), "hidden": list(spec.hidden)},
+        "versions": package_versions(),
+        **metadata,
+    }
+    atomic_write_bytes(Path(run_dir) / HISTORY_FILE, history_csv(history))
+    atomic_write_bytes(Path(run_dir) / RUN_FILE, (json.dumps(run, indent=2) + "\n").encode())
+
+
+def read_run_json(run_dir: Path) -> dict[str, Any]:
+    return _read_run_json(Path(run_dir))
+
+
+def _read_run_json(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / RUN_FILE
+    try:
+        run = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputError(f"{run_dir}: not a vp run directory ({RUN_FILE} is missing)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InputError(f"{path}: unreadable run metadata ({error})") from None
+    if not isinstance(run, dict) or run.get("format") != FORMAT:
+        raise InputError(f"{path}: not a vp run file")
+    if run.get("format_version") != FORMAT_VERSION:
+        raise InputError(
+            f"{path}: run format version {run.get('format_version')!r}, this vp reads version {FORMAT_VERSION}"
+        )
+    return run
+
+
+def _spec_from(run: dict[str, Any], path: Path) -> ModelSpec:
+    try:
+        model = run["model"]
+        spec = ModelSpec(
+            length=int(model["length"]),
+            n_channels=int(model["n_channels"]),
+            noise_dim=int(model["noise_dim"]),
+            hidden=tuple(int(h) for h in model["hidden"]),
+            leaky_slope=float(model["leaky_slope"]),
+            n_classes=int(model.get("n_classes", 0)),
+            spectral_norm=bool(model.get("spectral_norm", False)),
+            minibatch_std=bool(model.get("minibatch_std", False)),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise InputError(f"{path}: incomplete model description ({error})") from None
+    if run.get("alphabet") not in (BASES, BASES_WITH_GAP) or len(run["alphabet"]) != spec.n_channels:
+        raise InputError(f"{path}: alphabet {run.get('alphabet')!r} does not match {spec.n_channels} channels")
+    classes = run.get("classes") or []
+    if len(classes) != spec.n_classes:
+        raise InputError(f"{path}: {len(classes)} class names for a model of {spec.n_classes} classes")
+    if run.get("length") != spec.length:
+        raise InputError(f"{path}: length {run.get('length')} does not match the model's {spec.length}")
+    return spec
+
+
+def read_networks(
+    run_dir: Path, device: str | torch.device = "cpu"
+) -> tuple[ModelSpec, TrainConfig, dict[str, Any], Generator, Discriminator]:
+    """Rebuild both networks from a run directory; every weight must be present and fit exactly."""
+    run_dir = Path(run_dir)
+    run = _read_run_json(run_dir)
+    spec = _spec_from(run, run_dir / RUN_FILE)
+    config = config_from_dict(run["config"])
+    weights_path = run_dir / MODEL_FILE
+    try:
+        tensors = load_file(str(weights_path), device="cpu")
+    except FileNotFoundError:
+        raise InputError(f"{weights_path}: missing model weights") from None
+    except (SafetensorError, OSError, ValueError) as error:
+        raise InputError(f"{weights_path}: not a readable safetensors file ({error})") from None
+    generator, discriminator = build_models(spec)
+    for prefix, network in (("generator.", generator), ("discriminator.", discriminator)):
+        state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+        try:
+            network.load_state_dict(state, strict=True)
+        except RuntimeError as error:
+            first_line = str(error).strip().splitlines()
+            raise InputError(
+                f"{weights_path}: weights do not fit the {prefix[:-1]} described in run.json "
+                f"({' '.join(line.strip() for line in first_line[:3])})"
+            ) from None
+    unexpected = [k for k in tensors if not k.startswith(("generator.", "discriminator."))]
+    if unexpected:
+        raise InputError(f"{weights_path}: unexpected tensors {unexpected[:3]}")
+    generator.to(device).eval()
+    discriminator.to(device).eval()
+    return spec, config, run, generator, discriminator
+
+
+def read_history(run_dir: Path) -> list[dict[str, float]]:
+    """Rows of a run's history.csv as floats (an empty cell is NaN); no file or an empty one gives []."""
+    history: list[dict[str, float]] = []
+    path = Path(run_dir) / HISTORY_FILE
+    if not path.is_file():
+        return history
+    with open(path, newline="") as stream:
+        for line, row in enumerate(csv.DictReader(stream), start=2):
+            try:
+                history.append({k: float(v) if v not in ("", None) else math.nan for k, v in row.items()})
+            except (TypeError, ValueError):
+                raise InputError(f"{path}: line {line}: not a number in {dict(row)}") from None
+    return history

@@ -1,0 +1,134 @@
+"""Everything needed to continue training bit for bit: weights, optimiser moments, step, random
+number generator states, history and the checkpoint selection so far, in one safetensors file.
+
+One file, written atomically, so a kill at any moment leaves either the previous checkpoint or
+the new one, never a mixture. No pickle: tensors in safetensors, the rest as JSON in its header.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load, save
+
+from ..atomic import atomic_write_bytes
+from ..errors import InputError
+
+CHECKPOINT_FILE = "checkpoint.safetensors"
+FORMAT = "vp-checkpoint"
+FORMAT_VERSION = 1
+_NETWORKS = ("generator", "discriminator")
+_OPTIMISERS = ("opt_g", "opt_d")
+
+
+@dataclass
+class TrainingState:
+    step: int
+    networks: dict[str, dict[str, torch.Tensor]]  # generator / discriminator state dicts
+    optimisers: dict[str, dict[str, Any]]  # opt_g / opt_d state dicts
+    rng_states: list[torch.Tensor]  # one uint8 state per process (rank order)
+    history: list[dict[str, float]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    best: Any = None  # the monitor's Selection so far, or None
+    world_size: int = 1
+    spec: Any = None  # the ModelSpec, for the run directory's metadata; rebuilt from run.json, not stored here
+
+
+def to_bytes(state: TrainingState) -> bytes:
+    tensors: dict[str, torch.Tensor] = {}
+    for name in _NETWORKS:
+        tensors |= {f"{name}.{key}": value for key, value in state.networks[name].items()}
+    for name in _OPTIMISERS:
+        for index, moments in state.optimisers[name]["state"].items():
+            tensors |= {f"{name}.{index}.{key}": torch.as_tensor(value) for key, value in moments.items()}
+    for rank, rng_state in enumerate(state.rng_states):
+        tensors[f"rng.{rank}"] = rng_state
+    best_step = best_distance = None
+    if state.best is not None:
+        best_distance, best_step = state.best.distance, state.best.step
+        tensors |= {f"best.generator.{k}": v for k, v in state.best.generator.items()}
+        tensors |= {f"best.discriminator.{k}": v for k, v in state.best.discriminator.items()}
+    header = {
+        "step": state.step,
+        "history": state.history,
+        "warnings": state.warnings,
+        "best_step": best_step,
+        "best_distance": best_distance,
+        "world_size": state.world_size,
+        "param_groups": {name: state.optimisers[name]["param_groups"] for name in _OPTIMISERS},
+    }
+    tensors = {key: value.detach().cpu().contiguous() for key, value in tensors.items()}
+    return save(tensors, metadata={"format": FORMAT, "format_version": str(FORMAT_VERSION), "state": json.dumps(header)})
+
+
+def save_checkpoint(run_dir: Path, state: TrainingState) -> None:
+    atomic_write_bytes(Path(run_dir) / CHECKPOINT_FILE, to_bytes(state))
+
+
+def load_checkpoint(run_dir: Path) -> TrainingState:
+    """Read a checkpoint strictly: its format, version and every part must be there."""
+    path = Path(run_dir) / CHECKPOINT_FILE
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no training checkpoint to resume from") from None
+    except OSError as error:
+        raise InputError(f"{path}: cannot read ({error.strerror or error})") from None
+    try:
+        tensors = load(raw)
+        metadata = _header(raw)
+    except (SafetensorError, ValueError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InputError(f"{path}: not a readable checkpoint ({error})") from None
+    if metadata.get("format") != FORMAT:
+        raise InputError(f"{path}: not a vp training checkpoint")
+    if metadata.get("format_version") != str(FORMAT_VERSION):
+        raise InputError(
+            f"{path}: checkpoint format version {metadata.get('format_version')!r}, this vp reads {FORMAT_VERSION}"
+        )
+    try:
+        header = json.loads(metadata["state"])
+        state = _unpack(tensors, header)
+    except (KeyError, TypeError, ValueError, json.JSONDecodeError) as error:
+        raise InputError(f"{path}: incomplete checkpoint ({error})") from None
+    return state
+
+
+def _header(raw: bytes) -> dict[str, str]:
+    """The safetensors metadata (safetensors.torch.load returns only the tensors)."""
+    size = int.from_bytes(raw[:8], "little")
+    if not 0 < size <= len(raw) - 8:
+        raise ValueError("bad header size")
+    return json.loads(raw[8 : 8 + size].decode("utf-8")).get("__metadata__") or {}
+
+
+def _unpack(tensors: dict[str, torch.Tensor], header: dict[str, Any]) -> TrainingState:
+    def section(prefix: str) -> dict[str, torch.Tensor]:
+        return {key[len(prefix) :]: value for key, value in tensors.items() if key.startswith(prefix)}
+
+    networks = {name: section(f"{name}.") for name in _NETWORKS}
+    optimisers = {}
+    for name in _OPTIMISERS:
+        moments: dict[int, dict[str, torch.Tensor]] = {}
+        for key, value in section(f"{name}.").items():
+            index, moment = key.split(".", 1)
+            moments.setdefault(int(index), {})[moment] = value
+        optimisers[name] = {"state": moments, "param_groups": header["param_groups"][name]}
+    world_size = int(header["world_size"])
+    rng_states = [tensors[f"rng.{rank}"] for rank in range(world_size)]
+    best = None
+    if header["best_step"] is not None:
+        from .monitor import Selection
+
+        best = Selection(float(header["best_distance"]), int(header["best_step"]), section("best.generator."),
+                         section("best.discriminator."))
+    if not all(networks.values()):
+        raise ValueError("network weights missing")
+    return TrainingState(
+        step=int(header["step"]), networks=networks, optimisers=optimisers, rng_states=rng_states,
+        history=list(header["history"]), warnings=list(header["warnings"]), best=best, world_size=world_size,
+    )

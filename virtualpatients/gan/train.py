@@ -1,0 +1,330 @@
+"""The GAN training loop: minimax (non-saturating) or Wasserstein-GP losses, optionally conditional.
+
+Read top to bottom: `train` sets up (networks, optimisers, one seeded random stream, the probe
+batch), restores a checkpoint if asked, then runs the loop of discriminator and generator steps.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..data.encoding import position_counts
+from ..errors import Diverged, InputError, Interrupted
+from . import distributed
+from .config import TrainConfig
+from .losses import generator_output, gradient_penalty, gumbel_noise
+from .model import Discriminator, Generator, ModelSpec, build_models
+from .monitor import HISTORY_FIELDS, PROBE_SIZE, Probe, Selection, copy_state, log_row
+from .state import TrainingState
+
+__all__ = ["HISTORY_FIELDS", "LoopResult", "Selection", "select_device", "train"]
+
+
+@dataclass
+class LoopResult:
+    """The trained networks and what the loop measured; gan.fit wraps it in a Run."""
+
+    generator: Generator
+    discriminator: Discriminator
+    spec: ModelSpec
+    history: list[dict[str, float]]
+    device: str
+    batch_size: int
+    wall_time_s: float
+    warnings: list[str] = field(default_factory=list)
+    selected_step: int | None = None  # the checkpoint kept by the held-out metric, if any
+    world_size: int = 1  # processes that trained together (torchrun)
+
+
+def select_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise InputError("device cuda: no CUDA device is available (use cpu or auto)")
+    if name not in ("cpu", "cuda"):
+        raise InputError(f"unknown device {name!r}; choose auto, cpu or cuda")
+    return torch.device(name)
+
+
+def _adam(params, config: TrainConfig) -> torch.optim.Adam:
+    # The fused kernel updates all parameters in one pass instead of a Python loop of small ops.
+    try:
+        return torch.optim.Adam(params, lr=config.lr, betas=(config.beta1, config.beta2), fused=True)
+    except (RuntimeError, TypeError):
+        return torch.optim.Adam(params, lr=config.lr, betas=(config.beta1, config.beta2))
+
+
+@dataclass
+class _Training:
+    """Everything one training run holds: networks, optimisers, data on the device, the random
+    stream, the probe and the record so far."""
+
+    config: TrainConfig
+    spec: ModelSpec
+    topology: distributed.Topology
+    device: torch.device
+    generator: Generator
+    discriminator: Discriminator
+    generator_ddp: torch.nn.Module
+    discriminator_ddp: torch.nn.Module
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    rng: torch.Generator
+    data: torch.Tensor  # (n, L) channel indices on the device
+    classes: torch.Tensor | None
+    batch_size: int
+    probe: Probe
+    history: list[dict[str, float]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    best: Selection | None = None
+    first_step: int = 1
+
+    @property
+    def wasserstein(self) -> bool:
+        return self.config.loss == "wgan-gp"
+
+    def autocast(self) -> AbstractContextManager:
+        return torch.autocast(self.device.type, torch.bfloat16, enabled=self.config.precision == "bf16")
+
+    def batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """A batch of real sequences, one-hot (data stays on the device as compact indices)."""
+        picked = torch.randint(0, len(self.data), (self.batch_size,), device=self.device, generator=self.rng)
+        n_channels = self.spec.n_channels
+        return F.one_hot(self.data[picked], n_channels).to(torch.float32), None if self.classes is None else self.classes[picked]
+
+    def blur(self, x: torch.Tensor, step: int) -> torch.Tensor:
+        """Instance noise, decaying linearly to 0: it blurs the supports of tiny data sets early on."""
+        sigma = self.config.instance_noise * (1 - step / self.config.steps)
+        if sigma <= 0:
+            return x
+        return x + sigma * torch.randn(x.shape, device=self.device, generator=self.rng)
+
+
+def train(
+    indices: np.ndarray,
+    n_channels: int,
+    config: TrainConfig,
+    on_progress: Callable[[int, dict[str, float] | None], None] | None = None,
+    labels: np.ndarray | None = None,
+    n_classes: int = 0,
+    holdout: np.ndarray | None = None,
+    holdout_labels: np.ndarray | None = None,
+    on_checkpoint: Callable[[TrainingState], None] | None = None,
+    should_stop: Callable[[], str | None] | None = None,
+    resume: TrainingState | None = None,
+) -> LoopResult:
+    """Train on (N, L) channel indices (and class indices 0..n_classes-1 when conditional).
+
+    With held-out sequences, every log step scores a fixed probe batch against them by AATS
+    and the weights of the step closest to 0.5 are kept: GAN metrics swing from step to step,
+    so the last step is not the best one, and the held-out set keeps the choice honest.
+    Conditional models are scored class by class (mean AATS), so a step that ignores the class
+    cannot win.
+
+    Under torchrun each process trains on its own shard of the rows with its own noise, and
+    DistributedDataParallel averages the gradients; batch_size is per process. Only rank 0
+    reports progress, scores the probe and selects a checkpoint.
+
+    Every config.checkpoint_every steps, at the end, and when should_stop() names a reason (a
+    signal), on_checkpoint receives the full state (after a check that the losses and weights
+    are finite); a stop then raises Interrupted. Training from `resume` continues that state:
+    on the CPU the weights end bit-identical to an uninterrupted run.
+    """
+    topology = distributed.from_environment()
+    device = distributed.rank_device(select_device(config.device), topology)
+    created_group = distributed.start(topology, device)
+    try:
+        run = _set_up(indices, n_channels, config, labels, n_classes, holdout, holdout_labels, topology, device)
+        if resume is not None:
+            _restore(run, resume)
+        result = _loop(run, on_progress, on_checkpoint, should_stop, fresh=resume is None)
+    except BaseException:
+        distributed.stop(created_group, finished=False)
+        raise
+    distributed.stop(created_group)
+    return result
+
+
+def _set_up(indices, n_channels, config, labels, n_classes, holdout, holdout_labels, topology, device) -> _Training:
+    n_total, length = indices.shape
+    if n_total < 2:
+        raise InputError(f"need at least 2 sequences to train, found {n_total}")
+    torch.manual_seed(config.seed)  # parameter init: the same on every rank
+    spec = ModelSpec(
+        length, n_channels, config.noise_dim, tuple(config.hidden), config.leaky_slope, n_classes,
+        config.spectral_norm, config.minibatch_std,
+    )
+    generator, discriminator = build_models(spec)
+    if config.data_bias:
+        _start_at_the_data(generator, indices, n_channels)
+    generator.to(device).train()
+    discriminator.to(device).train()
+    warnings = []
+    rows = distributed.shard(n_total, topology, config.seed)
+    batch_size = config.batch_size
+    if batch_size > len(rows):
+        warnings.append(f"batch size {batch_size} is larger than the data set; using {len(rows)}")
+        batch_size = len(rows)
+    rng = torch.Generator(device=device)
+    rng.manual_seed(distributed.rank_seed(config.seed, topology))
+    classes = torch.as_tensor(labels[rows], dtype=torch.long, device=device) if n_classes else None
+    # The probe's noise, classes and Gumbel draws come first from the stream, so a resumed run
+    # rebuilds the same probe before restoring the stream's state.
+    probe = Probe.draw(config, spec, classes, len(rows), device, rng, holdout, holdout_labels, topology.is_main)
+    return _Training(
+        config=config, spec=spec, topology=topology, device=device, generator=generator, discriminator=discriminator,
+        generator_ddp=distributed.wrap(generator, topology, device),
+        discriminator_ddp=distributed.wrap(discriminator, topology, device),
+        opt_g=_adam(generator.parameters(), config), opt_d=_adam(discriminator.parameters(), config), rng=rng,
+        data=torch.as_tensor(indices[rows], dtype=torch.long, device=device), classes=classes,
+        batch_size=batch_size, probe=probe, warnings=warnings,
+    )
+
+
+def _restore(run: _Training, resume: TrainingState) -> None:
+    if resume.world_size != run.topology.world_size:
+        raise InputError(
+            f"the checkpoint was written by {resume.world_size} process(es); resume with as many, not "
+            f"{run.topology.world_size}"
+        )
+    run.generator.load_state_dict(resume.networks["generator"])
+    run.discriminator.load_state_dict(resume.networks["discriminator"])
+    run.opt_g.load_state_dict(resume.optimisers["opt_g"])
+    run.opt_d.load_state_dict(resume.optimisers["opt_d"])
+    run.rng.set_state(resume.rng_states[run.topology.rank])
+    run.history, run.warnings, run.best = list(resume.history), list(resume.warnings), resume.best
+    run.first_step = resume.step + 1
+
+
+def _discriminator_steps(run: _Training, step: int):
+    """config.critic_steps updates of D; returns the last generated batch (with its graph, for
+    the generator update), its classes, D's loss and its logits on real and generated."""
+    config = run.config
+    for critic_step in range(config.critic_steps):
+        real, batch_classes = run.batch()
+        noise = torch.randn(run.batch_size, config.noise_dim, device=run.device, generator=run.rng)
+        # The last critic step's generated batch keeps its graph and serves the generator
+        # update too, so each step runs the generator forward once (the DCGAN recipe).
+        keep_graph = critic_step == config.critic_steps - 1
+        with torch.set_grad_enabled(keep_graph), run.autocast():
+            fake = generator_output((run.generator_ddp if keep_graph else run.generator)(noise, batch_classes), config, run.rng)
+        real_seen, fake_seen = run.blur(real, step), run.blur(fake.detach(), step)
+        pair_classes = None if batch_classes is None else torch.cat([batch_classes, batch_classes])
+        # Real and generated go through the discriminator as one batch of 2B: one pass, one
+        # backward, bigger matrix products than two passes of B.
+        with run.autocast():
+            logits = run.discriminator_ddp(torch.cat([real_seen, fake_seen]), pair_classes, groups=2).float()
+        logit_real, logit_fake = logits[: run.batch_size], logits[run.batch_size :]
+        if run.wasserstein:
+            with run.autocast():
+                penalty = gradient_penalty(run.discriminator, real_seen, fake_seen, batch_classes, run.rng)
+            loss_d = logit_fake.mean() - logit_real.mean() + config.gp_weight * penalty.float()
+        else:
+            # One-sided label smoothing: real targets 1 - s, generated 0.
+            target = torch.zeros_like(logits)
+            target[: run.batch_size] = 1.0 - config.label_smoothing
+            loss_d = F.binary_cross_entropy_with_logits(logits, target) * 2
+        run.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        run.opt_d.step()
+    return fake, batch_classes, loss_d, logit_real, logit_fake
+
+
+def _generator_step(run: _Training, fake: torch.Tensor, batch_classes, step: int) -> torch.Tensor:
+    with run.autocast():
+        score = run.discriminator(run.blur(fake, step), batch_classes).float()
+    # Non-saturating loss: maximise log D(G(z)) rather than minimise log(1 - D(G(z))), whose
+    # gradient vanishes while the discriminator wins easily. WGAN: maximise the critic's score.
+    loss_g = -score.mean() if run.wasserstein else F.binary_cross_entropy_with_logits(score, torch.ones_like(score))
+    run.opt_g.zero_grad(set_to_none=True)
+    # Gradients through the discriminator, but not of its weights: autograd skips their
+    # matrix products (a third of the discriminator's backward).
+    loss_g.backward(inputs=list(run.generator.parameters()))
+    run.opt_g.step()
+    return loss_g
+
+
+def _loop(run: _Training, on_progress, on_checkpoint, should_stop, fresh: bool) -> LoopResult:
+    config, topology = run.config, run.topology
+    if fresh:
+        _checkpoint(run, 0, (), on_checkpoint)
+    started = time.perf_counter()
+    for step in range(run.first_step, config.steps + 1):
+        fake, batch_classes, loss_d, logit_real, logit_fake = _discriminator_steps(run, step)
+        loss_g = _generator_step(run, fake, batch_classes, step)
+        row = None
+        if step % config.log_every == 0 or step == config.steps or step == 1:
+            row = log_row(step, loss_d, loss_g, logit_real, logit_fake, run.wasserstein)
+            if not all(np.isfinite(row[key]) for key in HISTORY_FIELDS[:7]):
+                raise Diverged(step, "loss or score")
+            if topology.is_main:
+                run.best = run.probe.score(row, step, run.generator, run.discriminator, run.history, run.warnings, run.best)
+                run.history.append(row)
+        if on_progress is not None and topology.is_main:
+            on_progress(step, row)
+        stop_reason = _stop_reason(should_stop, topology, step, config.log_every)
+        if step % config.checkpoint_every == 0 or step == config.steps or stop_reason:
+            _checkpoint(run, step, (loss_d, loss_g), on_checkpoint)
+        if stop_reason:
+            raise Interrupted(stop_reason, step)
+    if run.best is not None:
+        run.generator.load_state_dict(run.best.generator)
+        run.discriminator.load_state_dict(run.best.discriminator)
+    run.generator.eval()
+    run.discriminator.eval()
+    return LoopResult(
+        generator=run.generator, discriminator=run.discriminator, spec=run.spec, history=run.history,
+        device=str(run.device), batch_size=run.batch_size, wall_time_s=time.perf_counter() - started,
+        warnings=run.warnings, selected_step=None if run.best is None else run.best.step,
+        world_size=topology.world_size,
+    )
+
+
+def _checkpoint(run: _Training, step: int, losses: tuple[torch.Tensor, ...], on_checkpoint) -> None:
+    if not _all_finite(losses, run.generator, run.discriminator, run.topology):
+        raise Diverged(step)
+    rng_states = distributed.gather_states(run.rng.get_state(), run.topology)
+    if on_checkpoint is not None and run.topology.is_main:
+        on_checkpoint(TrainingState(
+            step=step,
+            networks={"generator": copy_state(run.generator), "discriminator": copy_state(run.discriminator)},
+            optimisers={"opt_g": run.opt_g.state_dict(), "opt_d": run.opt_d.state_dict()},
+            rng_states=rng_states, history=run.history, warnings=run.warnings, best=run.best,
+            world_size=run.topology.world_size, spec=run.spec,
+        ))
+
+
+def _stop_reason(should_stop, topology, step: int, log_every: int) -> str | None:
+    """The caller's reason to stop. Processes of one torchrun job agree at log steps only, so a
+    signal that reaches them at different steps stops them at the same one."""
+    if should_stop is None:
+        return None
+    if not topology.distributed:
+        return should_stop()
+    if step % log_every:
+        return None
+    return "interrupted" if distributed.any_rank(should_stop() is not None) else None
+
+
+def _all_finite(losses, generator, discriminator, topology) -> bool:
+    values = [loss.detach().float().reshape(1) for loss in losses]
+    values += [p.detach().float().abs().max().reshape(1) for p in (*generator.parameters(), *discriminator.parameters())]
+    finite = bool(torch.isfinite(torch.cat(values)).all())
+    return not distributed.any_rank(not finite) if topology.distributed else finite
+
+
+def _start_at_the_data(generator: Generator, indices: np.ndarray, n_channels: int) -> None:
+    """Output bias = log base frequencies per position (add-half smoothing, so no base is impossible)."""
+    counts = position_counts(indices, n_channels) + 0.5
+    log_frequencies = np.log(counts / counts.sum(axis=1, keepdims=True)).astype(np.float32).ravel()
+    last = generator.net[-1]
+    with torch.no_grad():
+        last.bias.copy_(torch.from_numpy(log_frequencies))
+        last.weight.mul_(0.1)

@@ -1,0 +1,169 @@
+"""The report's plots, one function each; a plot whose inputs are missing is None. Baseline
+generators, where evaluated, are overlaid on the nearest-identity, DCR and variant plots."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from ..evaluation.comparison import lookup
+
+MAX_BINS = 50
+
+
+def _groups(arrays: dict[str, np.ndarray], keys: dict[str, str], scale: float = 1.0) -> dict[str, np.ndarray]:
+    """Finite values of each array that is present and not empty, by legend label."""
+    data = {}
+    for label, key in keys.items():
+        values = np.asarray(arrays[key] if arrays.get(key) is not None else [], dtype=float).ravel()
+        if (values := values[np.isfinite(values)]).size:
+            data[label] = scale * values
+    return data
+
+
+def _bins(values: np.ndarray, integer: bool) -> np.ndarray:
+    """Shared edges: one per integer, or centred on the data's own grid (identities are multiples of 1/L)."""
+    if integer:
+        low, high = int(values.min()), int(values.max())
+        width = max(1, math.ceil((high - low + 1) / MAX_BINS))
+        return np.arange(low, high + width + 1, width) - 0.5
+    unique = np.unique(np.round(values, 9))
+    if unique.size == 1:
+        return np.array([unique[0] - 0.5, unique[0] + 0.5])
+    step = np.diff(unique).min()
+    grid = (unique - unique[0]) / step
+    if grid[-1] < MAX_BINS and np.allclose(grid, np.round(grid)):
+        return unique[0] - step / 2 + step * np.arange(round(grid[-1]) + 2)
+    edges = np.histogram_bin_edges(values, bins="auto")
+    return edges if edges.size - 1 <= MAX_BINS else np.histogram_bin_edges(values, bins=MAX_BINS)
+
+
+def _plot_bars(
+    plt: Any, arrays: dict[str, np.ndarray], keys: dict[str, str], scale: float, integer: bool, xlabel: str,
+    title: str,
+) -> Any:
+    """Side-by-side histogram bars on shared bins: overlaid ones hide each other on discrete data."""
+    data = _groups(arrays, keys, scale)
+    if next(iter(keys)) not in data:  # the first group (generated) is needed, a baseline is optional
+        return None
+    edges = _bins(np.concatenate(list(data.values())), integer)
+    centres, width = (edges[:-1] + edges[1:]) / 2, np.diff(edges).min() * 0.8 / len(data)
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    for i, (label, values) in enumerate(data.items()):
+        # Fractions of sequences, not counts: groups of different sizes stay comparable.
+        ax.bar(centres + (i - (len(data) - 1) / 2) * width, np.histogram(values, edges)[0] / values.size,
+               width=width, label=f"{label} (n={values.size})")
+    if integer:
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    else:
+        ax.ticklabel_format(axis="x", useOffset=False)  # identities near 100 would read "+9.9e1"
+    ax.margins(y=0.25)  # headroom for the legend
+    ax.set(xlabel=xlabel, ylabel="fraction of sequences", title=title)
+    ax.legend(loc="upper left")
+    return fig
+
+
+def _plot_base_frequencies(plt: Any, summary: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
+    data = _groups(arrays, {"real": "base_freq_real", "generated": "base_freq_generated"})
+    if len(data) < 2 or data["real"].size != data["generated"].size:
+        return None
+    title, r = "Base frequency per position and base", lookup(summary, "fidelity.base_frequency_r")
+    if isinstance(r, numbers.Real) and math.isfinite(r):
+        title += f"\nPearson r = {r:.4f}"
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="y = x")
+    ax.scatter(data["real"], data["generated"], s=10, alpha=0.6, label=f"position × base (n={data['real'].size})")
+    ax.set(xlim=(-0.02, 1.02), ylim=(-0.02, 1.02), aspect="equal", xlabel="real frequency",
+           ylabel="generated frequency", title=title)
+    ax.legend(loc="upper left")
+    return fig
+
+
+def _plot_variants(plt: Any, arrays: dict[str, np.ndarray]) -> Any:
+    keys = {"real": "variant_freq_real", "generated": "variant_freq_generated"}
+    data = _groups(arrays, _with_baselines(arrays, keys, "variant_freq_generated"))
+    if not set(keys) <= set(data):
+        return None
+    fig, axes = plt.subplots(len(data), 1, figsize=(8, 2.4 * len(data)), sharex=True, sharey=True)
+    for number, (ax, (label, values)) in enumerate(zip(axes, data.items())):
+        colour = f"C{number}"
+        ax.vlines(np.arange(1, values.size + 1), 0, values, color=colour, linewidth=1.2, label=label)
+        ax.set_ylabel("variant frequency")
+        ax.legend(loc="upper right")
+    axes[0].set_title("Variant frequency along the sequence (fraction differing from the reference)")
+    axes[-1].set_xlabel("position")
+    return fig
+
+
+def _plot_history(
+    plt: Any, history: list[dict[str, float]], keys: dict[str, str], ylabel: str, title: str,
+    line: tuple[float, str] | None,
+) -> Any:
+    rows = [row for row in history if "step" in row and all(key in row for key in keys)]
+    if not rows:
+        return None
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    for key, label in keys.items():
+        ax.plot([row["step"] for row in rows], [row[key] for row in rows], label=label)
+    if line is not None:  # D outputs and accuracies live in [0, 1]; 1/2 is where D cannot tell
+        ax.axhline(line[0], color="grey", linestyle="--", linewidth=1, label=line[1])
+        ax.set_ylim(-0.02, 1.02)
+    ax.set(xlabel="training step", ylabel=ylabel, title=title)
+    ax.legend()
+    return fig
+
+
+def _with_baselines(arrays: dict[str, np.ndarray], keys: dict[str, str], key: str) -> dict[str, str]:
+    """The plot's groups, then each baseline's version of `key` where one was evaluated."""
+    prefix, suffix = "baseline.", f".{key}"
+    kinds = [name[len(prefix) : -len(suffix)] for name in arrays if name.startswith(prefix) and name.endswith(suffix)]
+    return {**keys, **{f"baseline {kind}": f"{prefix}{kind}{suffix}" for kind in kinds}}
+
+
+def figures(
+    plt: Any, summary: dict[str, Any], arrays: dict[str, np.ndarray], history: list[dict[str, float]]
+) -> Iterator[tuple[str, str, Any]]:
+    """(file, caption, figure or None where inputs are missing), drawn one at a time, each closed in turn."""
+    critic = any("wasserstein" in row for row in history)  # WGAN scores are not probabilities
+    plots: list[tuple[str, str, Callable[[], Any]]] = [
+        ("discriminator.png", "Mean critic scores and their difference, the Wasserstein estimate (WGAN-GP)."
+         if critic else "Mean discriminator output on real and on generated batches; both approach 1/2 when "
+         "the generator succeeds.", lambda: _plot_history(
+             plt, history, {"d_real": "critic(real)", "d_fake": "critic(generated)", "wasserstein": "Wasserstein "
+                            "estimate"}, "critic score", "Critic (WGAN-GP)", None) if critic else _plot_history(
+             plt, history, {"d_real": "D(real)", "d_fake": "D(fake)"}, "mean D output", "Discriminator output",
+             (0.5, "equilibrium 1/2"))),
+        ("discriminator_accuracy.png", "Discriminator accuracy on real and on generated batches.",
+         lambda: _plot_history(plt, history, {"acc_real": "accuracy on real", "acc_fake": "accuracy on generated"},
+                               "accuracy", "Discriminator accuracy", (0.5, "chance 1/2"))),
+        ("losses.png", "Discriminator and generator losses.",
+         lambda: _plot_history(plt, history, {"loss_d": "loss D", "loss_g": "loss G"}, "loss", "Training losses",
+                               None)),
+        ("nearest_identity.png", "Identity of each generated sequence to its nearest real one, beside real versus "
+         "real (leave-one-out).", lambda: _plot_bars(
+             plt, arrays, _with_baselines(arrays, {"generated → nearest real": "nearest_identity_generated",
+                                                   "real → nearest other real": "nearest_identity_real"},
+                                          "nearest_identity_generated"), 100, False,
+             "identity to the nearest real sequence (%)", "Nearest-neighbour identity")),
+        ("dcr.png", "Distance to the closest training record: generated beside unseen holdout records.",
+         lambda: _plot_bars(plt, arrays, _with_baselines(
+                            arrays, {"generated": "dcr_generated", "holdout (real, unseen)": "dcr_holdout"},
+                            "dcr_generated"), 1, True, "distance to the closest training record (differences)",
+                            "Distance to closest record (DCR)")),
+        ("base_frequencies.png", "Per-position base frequencies, generated against real.",
+         lambda: _plot_base_frequencies(plt, summary, arrays)),
+        ("variants.png", "Where the sequences differ from the reference.", lambda: _plot_variants(plt, arrays)),
+        ("differences.png", "Number of differences from the reference per sequence.", lambda: _plot_bars(
+            plt, arrays, {"generated": "differences_per_sequence_generated", "real": "differences_per_sequence_real"},
+            1, True, "differences from the reference per sequence", "Differences from the reference")),
+    ]
+    for name, caption, draw in plots:
+        yield name, caption, draw()
+
+
