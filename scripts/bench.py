@@ -93,13 +93,14 @@ def bench_read_large(n_records: int = 100_000, length: int = 1182, repeats: int 
     (best of `repeats`: this shared 2-core machine has noisy neighbours)."""
     import numpy as np
 
-    from virtualpatients.data.fasta import format_fasta, read_cohort
+    from virtualpatients.data.fasta import read_cohort
+    from virtualpatients.data.sequences import format_fasta
 
     rng = np.random.default_rng(0)
     codes = np.frombuffer(b"ACGT", np.uint8)[rng.integers(0, 4, (n_records, length))]
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "large.fasta"
-        path.write_bytes(format_fasta([f"r{i}" for i in range(n_records)], [""] * n_records, codes))
+        path.write_bytes(format_fasta([f"r{i}" for i in range(n_records)], codes))
         best = float("inf")
         for _ in range(repeats):
             started = time.perf_counter()
@@ -144,15 +145,14 @@ def bench_train(indices, batch_size: int, steps: int) -> tuple[float, float]:
 def bench_generate(run_dir: Path, n: int, repeats: int = 2) -> float:
     """Seconds to write n sequences as FASTA to /dev/null through the CLI's code path (best of
     `repeats`)."""
-    from virtualpatients.gan.rundir import load_run
-    from virtualpatients.gan.generate import generate_fasta
+    from virtualpatients.gan.run import load_run
 
     run = load_run(run_dir)
     best = float("inf")
     for _ in range(repeats):
         started = time.perf_counter()
         with open(os.devnull, "wb") as sink:
-            for chunk in generate_fasta(run, n, seed=0):
+            for chunk in run.generate_fasta(n, seed=0):
                 sink.write(chunk)
         best = min(best, time.perf_counter() - started)
     return best
@@ -166,14 +166,15 @@ def bench_metrics(cohort, n_generated: int = 10_000) -> float:
     """
     import numpy as np
 
-    from virtualpatients.evaluation.evaluate import SequenceSet, evaluate_sets
+    from virtualpatients.data.sequences import SequenceSet
+    from virtualpatients.evaluation.evaluate import evaluate_sets
 
     rng = np.random.default_rng(0)
     rows = cohort.indices[rng.integers(0, len(cohort), n_generated)].copy()
     mutate = rng.random(rows.shape) < 0.01
     rows[mutate] = rng.integers(0, 4, int(mutate.sum()), dtype=np.uint8)
-    generated = SequenceSet([f"g{i}" for i in range(n_generated)], rows, "ATCG", "bench")
-    real = SequenceSet(cohort.ids, cohort.indices, "ATCG", "cohort")
+    generated = SequenceSet([f"g{i}" for i in range(n_generated)], rows, "ATCG", origin="bench")
+    real = cohort.named("cohort")
     started = time.perf_counter()
     evaluate_sets(generated, real)
     return time.perf_counter() - started
@@ -197,7 +198,7 @@ def main() -> None:
 
     import torch
 
-    from virtualpatients.gan.rundir import save_run
+    from virtualpatients.gan.run import Run
     from virtualpatients.gan.config import TrainConfig
     from virtualpatients.data.fasta import read_cohort
     from virtualpatients.gan.model import ModelSpec, build_models
@@ -228,7 +229,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         generator, discriminator = build_models(spec)
         metadata = {"alphabet": "ATCG", "length": cohort.length, "n_sequences": len(cohort)}
-        save_run(Path(scratch), generator, discriminator, config, [], metadata)
+        Run(generator, discriminator, spec, config, metadata).save(Path(scratch))
         n = 10_000 if args.quick else 100_000
         seconds = bench_generate(Path(scratch), n)
         rows.append((f"generate {n:,} to FASTA (best of 2)", f"{seconds:.2f} s ({n / seconds:,.0f} seq/s)"))

@@ -7,7 +7,8 @@ from typer.testing import CliRunner
 from conftest import PATTERN_AT, PATTERNS
 from virtualpatients.evaluation.baselines import BASELINES
 from virtualpatients.cli.app import app
-from virtualpatients.evaluation.comparison import baseline_set, comparison_rows, evaluate_baselines
+from virtualpatients.evaluation.comparison import baseline_set, evaluate_baselines
+from virtualpatients.report.tables import comparison_rows
 from virtualpatients.data.fasta import read_cohort
 
 TINY_TRAIN = ["--steps", "30", "--hidden", "16", "--noise-dim", "4", "--batch-size", "16", "--device", "cpu"]
@@ -76,3 +77,31 @@ def test_vp_evaluate_and_report_show_the_baselines_beside_the_gan(two_class_coho
     assert "GAN and baseline generators" in page and "resample-mutate" in page
     metrics = json.loads(Path("report/metrics.json").read_text())
     assert set(metrics["baselines"]) == set(BASELINES)
+
+
+def test_comparison_rows_format_each_generator_and_skip_metrics_none_has():
+    gan = {"distinct": 25, "nearest_identity": {"mean": 0.98}, "real_baseline_identity": {"mean": 0.97},
+           "fidelity": {"kmer_js": {"6": 0.005}, "gc_generated": float("nan"), "gc_real": 0.5},
+           "privacy": {"aats_train": 0.31, "aats_holdout": None, "privacy_loss": None}}
+    copy = {"distinct": 12, "nearest_identity": {"mean": 1.0}, "fidelity": {"kmer_js": {"6": 0.0}},
+            "privacy": {"aats_train": 0.0, "aats_holdout": None}}
+    rows = {(section, metric): (values, real) for section, metric, values, real in comparison_rows({"GAN": gan,
+                                                                                                      "copy": copy})}
+    assert rows[("counts", "distinct sequences")] == (["25", "12"], "")
+    assert rows[("nearest identity", "mean")] == (["98.00%", "100.00%"], "97.00%")  # real from the first
+    assert rows[("fidelity", "6-mer Jensen-Shannon (bits)")] == (["0.0050", "0.000"], "")
+    assert rows[("fidelity", "GC content")] == (["n/a", "n/a"], "50.00%")  # NaN, and missing in copy
+    assert rows[("privacy", "AATS vs training (0.5 ideal)")] == (["0.310", "0.000"], "")
+    # None everywhere (no holdout) or missing everywhere (no --utility): no row
+    assert ("privacy", "AATS vs held-out") not in rows and ("privacy", "privacy loss") not in rows
+    assert not any(section in ("utility", "validity", "variants") for section, _ in rows)
+
+
+def test_evaluation_does_not_import_report():
+    import subprocess
+    import sys
+
+    code = ("import sys, virtualpatients.evaluation.comparison; "
+            "print(sorted(m for m in sys.modules if m.startswith('virtualpatients.report')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

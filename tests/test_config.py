@@ -51,3 +51,28 @@ def test_saved_config_round_trips_strictly():
 @pytest.mark.parametrize("recipe", sorted(p.name for p in CONFIGS.glob("*.toml")))
 def test_every_recipe_resolves(recipe):
     assert isinstance(resolve_config(CONFIGS / recipe), TrainConfig)
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        (dict(loss="wgan"), "loss must be one of gan, wgan-gp"),
+        (dict(output="gumbell"), "output must be one of softmax, gumbel, hard"),
+        (dict(beta1=2.0), "beta1 and beta2 must be at least 0 and below 1"),
+        (dict(lr=float("nan")), "lr must be positive and finite"),
+        (dict(steps="ten"), "steps = 'ten' is not a valid int"),
+        (dict(seed=99999999999999999999), "seed must be between 0 and 2\\^63 - 1"),
+    ],
+)
+def test_a_config_validates_itself_when_built(settings, message):
+    # Built from Python, not only from TOML or flags: a misspelt value never trains something else.
+    with pytest.raises(InputError, match=message):
+        TrainConfig(**settings)
+
+
+def test_every_field_has_a_docstring_that_becomes_its_flag_help():
+    from virtualpatients.gan.config import field_docs
+
+    docs = field_docs()
+    assert set(docs) == set(TrainConfig().to_dict())
+    assert all(len(text) > 10 for text in docs.values())

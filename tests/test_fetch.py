@@ -330,7 +330,7 @@ def test_genbank_records_from_files(tmp_path):
 
 
 def test_email_is_required(ncbi, tmp_path, monkeypatch):
-    with pytest.raises(InputError, match="pass --email or set NCBI_EMAIL"):
+    with pytest.raises(InputError, match="contact email address: give one, or set NCBI_EMAIL"):
         fetch(["NM_000546"], cache_dir=tmp_path)
     monkeypatch.setenv("NCBI_EMAIL", EMAIL)
     ncbi.replies = [response(fasta_text("NM_000546.6"))]

@@ -31,3 +31,19 @@ def test_baselines_are_overlaid_on_identity_dcr_and_variant_plots():
     without = drawn({key: value for key, value in arrays.items() if not key.startswith("baseline.")})
     assert len(without["variants.png"].axes) == 2
     plt.close("all")
+
+
+def test_base_frequency_title_shows_r_only_when_the_summary_has_a_number():
+    rng = np.random.default_rng(0)
+    arrays = {"base_freq_real": rng.random((10, 4)), "base_freq_generated": rng.random((10, 4))}
+
+    def title(summary):
+        fig = {name: fig for name, _, fig in figures(plt, summary, arrays, [])}["base_frequencies.png"]
+        text = fig.axes[0].get_title()
+        plt.close("all")
+        return text
+
+    assert title({"fidelity": {"base_frequency_r": 0.98765}}).endswith("Pearson r = 0.9877")
+    for summary in ({}, {"fidelity": None}, {"fidelity": {"base_frequency_r": None}},
+                    {"fidelity": {"base_frequency_r": float("nan")}}):
+        assert "Pearson" not in title(summary)

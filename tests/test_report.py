@@ -87,7 +87,7 @@ def test_full_report(tmp_path):
     assert "only 25 distinct sequences: mode collapse?" in page
     assert "ref&lt;b&gt;1&lt;/b&gt;" in page and "<b>1</b>" not in page
     assert "<title>TP53 &lt;run&gt;</title>" in page
-    assert "98%" in page and "n/a" in page  # identity as percent, NaN as n/a
+    assert "98.00%" in page and "n/a" in page  # identity as percent, NaN as n/a
 
 
 def test_no_holdout_no_history(tmp_path):
@@ -120,7 +120,8 @@ def test_table_rows_pair_generated_with_baseline():
     assert rows[("privacy", "adversarial accuracy AATS")] == ("0.31", "0.48")
     assert rows[("variants", "top-20 real variants found")] == ("12", "20")
     assert rows[("variants", "reference")] == ("ref<b>1</b>", "")  # escaped when written into HTML
-    assert rows[("nearest identity", "mean")] == ("98%", "n/a")
+    assert rows[("nearest identity", "mean")] == ("98.00%", "n/a")
+    assert rows[("diversity", "mean pairwise identity")] == ("97.00%", "96.00%")
     assert rows[("fidelity", "6-mer Jensen-Shannon divergence")] == ("0.06", "")
     assert rows[("diversity", "mode collapse")] == ("yes", "")
     assert not any(section in ("validity", "BLAST") for section, _ in rows)  # absent sections
@@ -154,3 +155,31 @@ def test_wasserstein_history_plots_the_critic(tmp_path):
     write_report(tmp_path, summary, arrays, history)
     html = (tmp_path / "report.html").read_text()
     assert "discriminator.png" in _pngs(tmp_path) and "Wasserstein estimate" in html
+
+
+def test_table_rows_show_missing_and_none_apart():
+    rows = {(section, label): (generated, real) for section, label, generated, real, _ in table_rows({
+        "n_generated": 30, "n_holdout": None, "length": 50,
+        "privacy": {"dcr_median_generated": 1.5, "dcr_median_holdout": None, "dcr_median_ratio": math.inf},
+        "blast": {"mean_identity": 97.5, "median_identity": None, "no_hit": 2},
+    })}
+    assert rows[("counts", "sequences")] == ("30", "n/a")  # n_real missing, but n_generated is there
+    assert rows[("counts", "holdout sequences")] == ("n/a", "")  # present None: shown as n/a
+    assert rows[("privacy", "median DCR")] == ("1.5", "n/a")
+    assert rows[("privacy", "median DCR ratio")] == ("n/a", "")  # infinity
+    assert rows[("BLAST", "identity, mean")] == ("97.50%", "")  # already in percent
+    assert rows[("BLAST", "identity, median")] == ("n/a", "")
+    assert rows[("BLAST", "queries without hit")] == ("2", "")
+    assert ("privacy", "mean DCR") not in rows and ("BLAST", "queries") not in rows  # missing: left out
+
+
+def test_the_metrics_and_comparison_tables_show_a_value_alike(tmp_path):
+    summary, arrays, history = _inputs()
+    summary["real_baseline_identity"]["mean"] = 0.975
+    summary["baselines"] = {"copy": {**summary, "nearest_identity": {"mean": 1.0}}}
+    write_report(tmp_path, summary, {}, [])
+    page = (tmp_path / "report.html").read_text()
+    metrics_row = re.search(r"<td>nearest identity</td><td>mean</td>(.*?)</tr>", page).group(1)
+    comparison_row = re.findall(r"<td>nearest identity</td><td>mean</td>(.*?)</tr>", page)[1]
+    assert re.findall(r'class="num">([^<]*)<', metrics_row) == ["98.00%", "97.50%"]
+    assert re.findall(r'class="num">([^<]*)<', comparison_row) == ["98.00%", "100.00%", "97.50%"]

@@ -340,6 +340,8 @@ def fetch(
 
     if output is not None and output.exists() and not force:
         raise InputError(f"{output} exists; use --force to overwrite it")
+    if not email:
+        raise InputError("NCBI requires a contact email address: pass --email or set NCBI_EMAIL")
     result = fetch_records(
         accessions or None, query, max_records, file_format, cds, email, api_key, cache_dir
     )

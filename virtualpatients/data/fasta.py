@@ -45,7 +45,7 @@ def _fit_lengths(records: list[_Record], codes: np.ndarray, lengths: np.ndarray,
     raise InputError(
         f"records of different lengths: {found}; e.g. {example_short.path}: '{example_short.id}' "
         f"has {shortest}, {example_long.path}: '{example_long.id}' has {longest}; "
-        "use --length-policy pad or crop"
+        "choose the length policy pad or crop"
     )
 
 

@@ -171,9 +171,9 @@ def fetch(accessions: list[str] | None = None, query: str | None = None, max_rec
     environment_email, environment_key = credentials_from_environment()
     email, api_key = email or environment_email, api_key or environment_key
     if not email:
-        raise InputError("NCBI requires a contact email address: pass --email or set NCBI_EMAIL")
+        raise InputError("NCBI requires a contact email address: give one, or set NCBI_EMAIL")
     if "@" not in email:
-        raise InputError(f"not an email address: {email!r} (pass --email or set NCBI_EMAIL)")
+        raise InputError(f"not an email address: {email!r}")
     fetch_type, size = ("gb" if cds else rettype), batch_size
     client = client or EntrezClient(email, api_key)
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()

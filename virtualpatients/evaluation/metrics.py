@@ -1,73 +1,17 @@
-"""Sequence-set comparisons by matrix products on one-hot encodings (no loop over pairs).
-
-The dot product of two flattened one-hot sequences counts the positions where they agree, so one
-matrix product compares a block of queries with every reference at once. Cohorts repeat the same
-sequence many times (recurrent variants), so comparisons run on distinct rows and map back.
-"""
+"""Diversity and privacy metrics of a generated set against real sequences, built on the
+nearest-neighbour comparisons of data/distances.py."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from ..data.encoding import one_hot, position_counts
-
-ROW_CHUNK = 2048
-
-
-def unique_rows(indices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct rows, the inverse map (row -> distinct index) and each distinct row's count."""
-    rows = np.ascontiguousarray(indices)
-    view = rows.view(np.dtype((np.void, rows.shape[1] * rows.itemsize))).ravel()
-    _, first, inverse, counts = np.unique(view, return_index=True, return_inverse=True, return_counts=True)
-    return rows[first], inverse.ravel(), counts
-
-
-def _flat_one_hot(indices: np.ndarray, n_channels: int) -> np.ndarray:
-    return one_hot(indices, n_channels).reshape(len(indices), -1)
-
-
-def match_blocks(
-    queries: np.ndarray, references: np.ndarray, n_channels: int, chunk: int = ROW_CHUNK
-) -> Iterator[tuple[int, np.ndarray]]:
-    """Yield (first query row, block of equal-position counts against every reference)."""
-    reference_matrix = _flat_one_hot(references, n_channels).T.copy()
-    for start in range(0, len(queries), chunk):
-        yield start, _flat_one_hot(queries[start : start + chunk], n_channels) @ reference_matrix
-
-
-def nearest_matches(
-    queries: np.ndarray, references: np.ndarray, n_channels: int, leave_one_out: bool = False
-) -> np.ndarray:
-    """Equal positions between each query and its closest reference (an int per query).
-
-    leave_one_out (queries are the references): a sequence may not be its own neighbour, but an
-    identical twin elsewhere in the set still counts, at distance 0.
-    """
-    distinct_queries, inverse, counts = unique_rows(queries)
-    distinct_references = distinct_queries if leave_one_out else unique_rows(references)[0]
-    best = np.empty(len(distinct_queries), dtype=np.int64)
-    for start, block in match_blocks(distinct_queries, distinct_references, n_channels):
-        if leave_one_out:
-            rows = np.arange(block.shape[0])
-            alone = counts[start + rows] == 1
-            block[rows[alone], rows[alone] + start] = -1
-        best[start : start + block.shape[0]] = np.rint(block.max(axis=1))
-    return best[inverse]
-
-
-def nearest_identity(
-    queries: np.ndarray, references: np.ndarray, n_channels: int, leave_one_out: bool = False
-) -> np.ndarray:
-    """Fraction of equal positions between each query and its closest reference."""
-    return nearest_matches(queries, references, n_channels, leave_one_out) / queries.shape[1]
-
-
-def distinct_count(indices: np.ndarray) -> int:
-    return int(len(unique_rows(indices)[0])) if len(indices) else 0
-
+from ..data.distances import (  # noqa: F401  (re-exported: evaluation's public names)
+    ROW_CHUNK, _sample, adversarial_accuracy, distinct_count, match_blocks, nearest_identity, nearest_matches,
+    unique_rows,
+)
+from ..data.encoding import position_counts
 
 def summarise(values: np.ndarray) -> dict[str, float]:
     return {
@@ -86,10 +30,6 @@ def mean_pairwise_identity(indices: np.ndarray, n_channels: int) -> float:
         return float("nan")
     counts = position_counts(indices, n_channels).astype(float)
     return float((counts * (counts - 1)).sum(axis=1).mean() / (n * (n - 1)))
-
-
-def _sample(indices: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
-    return indices if size >= len(indices) else indices[np.sort(rng.choice(len(indices), size, replace=False))]
 
 
 def diversity(generated: np.ndarray, real: np.ndarray, n_channels: int, seed: int = 0) -> dict[str, Any]:
@@ -119,34 +59,6 @@ def diversity(generated: np.ndarray, real: np.ndarray, n_channels: int, seed: in
         "mode_collapse": bool(collapsed),
         "warning": warning,
     }
-
-
-def _beats(a: np.ndarray, b: np.ndarray) -> float:
-    """Share of a > b, with ties (equal distances) counted as half."""
-    return float(np.mean((a > b) + 0.5 * (a == b)))
-
-
-def adversarial_accuracy(
-    real: np.ndarray, synthetic: np.ndarray, n_channels: int, seed: int = 0
-) -> dict[str, float]:
-    """Nearest-neighbour adversarial accuracy AATS (Yelmen et al. 2021) on equal-size samples.
-
-    AA_truth = share of real whose nearest synthetic is farther than their nearest other real;
-    AA_syn the same from the synthetic side. 0.5 is ideal; below 0.5 means synthetic sits closer
-    to real than real to itself (copying); above, synthetic is easy to tell apart. Ties count
-    half, so identical twins (recurrent variants) neither reward nor punish.
-    """
-    rng = np.random.default_rng(seed)
-    size = min(len(real), len(synthetic))
-    truth, synth = _sample(real, size, rng), _sample(synthetic, size, rng)
-    length = real.shape[1]
-
-    def distance(queries: np.ndarray, references: np.ndarray, leave_one_out: bool = False) -> np.ndarray:
-        return length - nearest_matches(queries, references, n_channels, leave_one_out)
-
-    aa_truth = _beats(distance(truth, synth), distance(truth, truth, True))
-    aa_syn = _beats(distance(synth, truth), distance(synth, synth, True))
-    return {"aats": (aa_truth + aa_syn) / 2, "aa_truth": aa_truth, "aa_syn": aa_syn, "sample_size": size}
 
 
 def privacy(

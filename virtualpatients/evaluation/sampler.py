@@ -13,6 +13,7 @@ from sklearn.utils import check_array
 from ..data.encoding import BASES, one_hot
 from ..data.sequences import SequenceSet
 from ..errors import InputError
+from ..gan.config import TrainConfig
 
 
 class GANOverSampler(BaseOverSampler):
@@ -28,7 +29,7 @@ class GANOverSampler(BaseOverSampler):
 
     _parameter_constraints: dict = {
         **BaseOverSampler._parameter_constraints,
-        "config": ["no_validation"],
+        "config": [TrainConfig, None],
         "random_state": ["random_state"],
     }
 
@@ -51,7 +52,6 @@ class GANOverSampler(BaseOverSampler):
         return X, y, binarize_y
 
     def _fit_resample(self, X, y):
-        from ..gan.config import TrainConfig
         from ..gan.fit import train
 
         strings = X.ndim == 1

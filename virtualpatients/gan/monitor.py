@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..data.distances import adversarial_accuracy
 from .losses import gumbel_noise
 from .model import channel_argmax
 
@@ -84,8 +85,6 @@ def class_mean_aats(
     real: np.ndarray, real_classes: np.ndarray | None, generated: np.ndarray, generated_classes: np.ndarray | None,
     n_channels: int, seed: int,
 ) -> float:
-    from ..evaluation.metrics import adversarial_accuracy
-
     if real_classes is None or generated_classes is None:
         return adversarial_accuracy(real, generated, n_channels, seed)["aats"]
     scores = [

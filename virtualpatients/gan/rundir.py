@@ -54,22 +54,6 @@ def history_csv(history: list[dict[str, float]]) -> bytes:
     return buffer.getvalue().encode()
 
 
-def save_run(
-    run_dir: Path,
-    generator: Generator,
-    discriminator: Discriminator,
-    config: TrainConfig,
-    history: list[dict[str, float]],
-    metadata: dict[str, Any],
-) -> Path:
-    """Write weights, metadata and history; `metadata` adds data facts (alphabet, files, ...)."""
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    save_weights(run_dir, generator.state_dict(), discriminator.state_dict())
-    save_metadata(run_dir, generator.spec, config, history, metadata)
-    return run_dir
-
-
 def save_weights(run_dir: Path, generator_state: dict, discriminator_state: dict) -> None:
     tensors = {f"generator.{k}": v.detach().cpu().contiguous() for k, v in generator_state.items()}
     tensors |= {f"discriminator.{k}": v.detach().cpu().contiguous() for k, v in discriminator_state.items()}

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 import html
 import io
 import json
-import math
-import numbers
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,14 +12,13 @@ from typing import Any
 import numpy as np
 
 from ..atomic import atomic_write_bytes
-from ..errors import InputError
+from .format import MISSING, format_value, lookup
 from .plots import figures as draw_figures
-from .tables import jsonable
+from .tables import comparison_rows, jsonable
 
 METRICS_FILE = "metrics.json"
 HTML_FILE = "report.html"
 DPI = 100
-MISSING = object()  # a key path absent from the summary (row skipped), unlike a present None ("n/a")
 
 # The metrics table: (section, metric, generated key path, real-baseline key path or None, note).
 # The baseline is real vs real (leave-one-out) or, for privacy, holdout vs training: what an unseen
@@ -78,47 +74,31 @@ TABLE: list[tuple[str, str, str, str | None, str]] = [
 ]
 
 
-def lookup(summary: dict[str, Any] | None, key_path: str) -> Any:
-    node: Any = summary
-    for key in key_path.split("."):
-        if isinstance(node, dict) and key not in node and key.isdigit():
-            key = int(key)  # kmer_js may be keyed 1..6 in Python, "1".."6" after a JSON round trip
-        if not isinstance(node, dict) or key not in node:
-            return MISSING
-        node = node[key]
-    return node
+# The format_value style of a TABLE key path where it is not "g" (a number of any scale, or text):
+# the identities computed here are fractions, shown as percent; BLAST reports identity in percent.
+PATH_STYLES = {
+    **{f"{group}.{statistic}": "%" for group in ("nearest_identity", "real_baseline_identity")
+       for statistic in ("mean", "median", "min", "max")},
+    "diversity.mean_pairwise_identity_generated": "%",
+    "diversity.mean_pairwise_identity_real": "%",
+    "blast.mean_identity": "%%",
+    "blast.median_identity": "%%",
+}
 
 
-def format_value(key_path: str, value: Any) -> str:
-    if value is MISSING or value is None:
-        return "n/a"
-    if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else "no"
-    if isinstance(value, numbers.Integral):
-        return str(int(value))
-    if isinstance(value, numbers.Real):
-        if not math.isfinite(value):
-            return "n/a" if math.isnan(value) else str(float(value))
-        # BLAST reports identity in percent already; the in-process identities are fractions.
-        if key_path.startswith("blast.") and "identity" in key_path:
-            return f"{value:.4g}%"
-        if "identity" in key_path and value <= 1:
-            return f"{100 * value:.4g}%"
-        return f"{value:.4g}"
-    text = str(value)
-    return text if len(text) <= 80 else text[:77] + "..."  # e.g. a whole reference sequence
+def _shown(summary: dict[str, Any], key_path: str) -> str:
+    return format_value(lookup(summary, key_path), PATH_STYLES.get(key_path, "g"))
 
 
 def table_rows(summary: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
-    """Formatted rows of TABLE; a row is left out when neither of its values is in the summary."""
+    """Formatted rows of TABLE; a row is left out when neither of its key paths is in the summary
+    (MISSING), while a value that is there but None or NaN shows as "n/a"."""
     rows = []
     for section, label, generated_path, real_path, note in TABLE:
-        generated = lookup(summary, generated_path)
-        real = lookup(summary, real_path) if real_path else MISSING
-        if generated is MISSING and real is MISSING:
+        if lookup(summary, generated_path) is MISSING and (real_path is None or lookup(summary, real_path) is MISSING):
             continue
-        real_text = format_value(real_path, real) if real_path else ""
-        rows.append((section, label, format_value(generated_path, generated), real_text, note))
+        real_text = _shown(summary, real_path) if real_path else ""
+        rows.append((section, label, _shown(summary, generated_path), real_text, note))
     return rows
 
 
@@ -137,7 +117,7 @@ figcaption{font-size:13px;color:#555;max-width:640px}"""
 
 def _html(title: str, summary: dict[str, Any], figures: list[tuple[str, str]]) -> str:
     e = html.escape
-    counts = ", ".join(f"{format_value(key, lookup(summary, key))} {name}" for key, name in (
+    counts = ", ".join(f"{_shown(summary, key)} {name}" for key, name in (
         ("n_generated", "generated"), ("n_real", "real (training)"), ("n_holdout", "holdout"),
         ("length", "bases long")))
     parts = [f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{e(title)}</title>",
@@ -152,8 +132,6 @@ def _html(title: str, summary: dict[str, Any], figures: list[tuple[str, str]]) -
                      f"<td class=\"num\">{e(real)}</td><td>{e(note)}</td></tr>")
     parts.append("</table>")
     if summary.get("baselines"):
-        from ..evaluation.comparison import comparison_rows
-
         generators = {"GAN": summary, **summary["baselines"]}
         parts.append("<h2>GAN and baseline generators</h2><p>Each baseline is fitted on the same training split "
                      "and draws as many sequences of each class as the GAN's set.</p><table><tr><th>section</th>"

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..evaluation.comparison import lookup
+from .format import lookup
 
 MAX_BINS = 50
 

@@ -10,6 +10,8 @@ import numpy as np
 
 from rich.table import Table
 
+from .format import MISSING, format_value, lookup
+
 
 def jsonable(value: Any) -> Any:
     """Plain JSON types; NaN and infinities become None (strict JSON has neither)."""
@@ -26,74 +28,69 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def _percent(value: float | None) -> str:
-    return "n/a" if value is None or not math.isfinite(value) else f"{100 * value:.2f}%"
-
-
-def _number(value: float | None, digits: int = 3) -> str:
-    return "n/a" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
-
-
 def evaluation_table(report: dict[str, Any]) -> Table:
     table = Table(title="vp evaluate", show_header=True, header_style="bold")
     table.add_column("metric")
     table.add_column("generated", justify="right")
     table.add_column("real (baseline)", justify="right")
     nearest, baseline = report["nearest_identity"], report["real_baseline_identity"]
-    table.add_row("sequences", str(report["n_generated"]), str(report["n_real"]))
-    table.add_row("nearest identity, mean", _percent(nearest["mean"]), _percent(baseline["mean"]))
-    table.add_row("nearest identity, median", _percent(nearest["median"]), _percent(baseline["median"]))
-    table.add_row("nearest identity, min", _percent(nearest["min"]), _percent(baseline["min"]))
-    table.add_row("exact copies of a real sequence", str(report["exact_copies"]), "")
-    table.add_row("distinct sequences", str(report["distinct"]), str(report["real_distinct"]))
+    table.add_row("sequences", format_value(report["n_generated"], "i"), format_value(report["n_real"], "i"))
+    for statistic in ("mean", "median", "min"):
+        table.add_row(f"nearest identity, {statistic}", format_value(nearest[statistic], "%"),
+                      format_value(baseline[statistic], "%"))
+    table.add_row("exact copies of a real sequence", format_value(report["exact_copies"], "i"), "")
+    table.add_row(
+        "distinct sequences", format_value(report["distinct"], "i"), format_value(report["real_distinct"], "i")
+    )
     if diversity := report.get("diversity"):
         table.add_row(
             f"distinct fraction (samples of {diversity['sample_size']})",
-            _number(diversity["distinct_fraction_generated"]),
-            _number(diversity["distinct_fraction_real"]),
+            format_value(diversity["distinct_fraction_generated"], "f", 3),
+            format_value(diversity["distinct_fraction_real"], "f", 3),
         )
         table.add_row(
             "mean pairwise identity",
-            _percent(diversity["mean_pairwise_identity_generated"]),
-            _percent(diversity["mean_pairwise_identity_real"]),
+            format_value(diversity["mean_pairwise_identity_generated"], "%"),
+            format_value(diversity["mean_pairwise_identity_real"], "%"),
         )
     if fidelity := report.get("fidelity"):
-        table.add_row("base frequency r (vs real)", _number(fidelity["base_frequency_r"]), "")
-        table.add_row("6-mer Jensen-Shannon (bits)", _number(fidelity["kmer_js"]["6"], 4), "")
-        table.add_row("GC content", _percent(fidelity["gc_generated"]), _percent(fidelity["gc_real"]))
+        table.add_row("base frequency r (vs real)", format_value(fidelity["base_frequency_r"], "f", 3), "")
+        table.add_row("6-mer Jensen-Shannon (bits)", format_value(lookup(fidelity, "kmer_js.6"), "f", 4), "")
+        table.add_row("GC content", format_value(fidelity["gc_generated"], "%"), format_value(fidelity["gc_real"], "%"))
     if variants := report.get("variants"):
         table.add_row(
             "differences from reference per sequence",
-            _number(variants["mean_differences_generated"]),
-            _number(variants["mean_differences_real"]),
+            format_value(variants["mean_differences_generated"], "f", 3),
+            format_value(variants["mean_differences_real"], "f", 3),
         )
-        table.add_row("variant position r (vs real)", _number(variants["position_r"]), "")
-        table.add_row(
-            "top real variant positions found", f"{variants['top20_found']}/{variants['top20_total']}", ""
-        )
+        table.add_row("variant position r (vs real)", format_value(variants["position_r"], "f", 3), "")
+        found, total = (format_value(variants[key], "i") for key in ("top20_found", "top20_total"))
+        table.add_row("top real variant positions found", f"{found}/{total}", "")
     if validity := report.get("validity"):
         table.add_row(
-            "valid ORF", _percent(validity["valid_fraction_generated"]), _percent(validity["valid_fraction_real"])
+            "valid ORF",
+            format_value(validity["valid_fraction_generated"], "%"),
+            format_value(validity["valid_fraction_real"], "%"),
         )
     if privacy := report.get("privacy"):
         table.add_row(
             "exact-copy rate (vs training)",
-            _percent(privacy["exact_copy_rate"]),
-            _percent(privacy["holdout_exact_copy_rate"]) + " held-out",
+            format_value(privacy["exact_copy_rate"], "%"),
+            format_value(privacy["holdout_exact_copy_rate"], "%") + " held-out",
         )
         table.add_row(
             "median DCR (bases)",
-            _number(privacy["dcr_median_generated"], 1),
-            _number(privacy["dcr_median_holdout"], 1) + " held-out",
+            format_value(privacy["dcr_median_generated"], "f", 1),
+            format_value(privacy["dcr_median_holdout"], "f", 1) + " held-out",
         )
-        table.add_row("AATS (0.5 ideal, < 0.5 copying)", _number(privacy["aats_train"]), "")
+        table.add_row("AATS (0.5 ideal, < 0.5 copying)", format_value(privacy["aats_train"], "f", 3), "")
         if privacy["aats_holdout"] is not None:
-            table.add_row("privacy loss (AATS held-out - train)", _number(privacy["privacy_loss"]), "")
+            table.add_row("privacy loss (AATS held-out - train)", format_value(privacy["privacy_loss"], "f", 3), "")
     if "blast" in report:
         blast = report["blast"]
-        table.add_row("BLAST identity, mean", f"{blast['mean_identity']:.2f}%", "")
-        table.add_row("BLAST identity, median", f"{blast['median_identity']:.2f}%", "")
-        table.add_row("BLAST queries without hit", str(blast["no_hit"]), "")
+        table.add_row("BLAST identity, mean", format_value(blast["mean_identity"], "%%"), "")
+        table.add_row("BLAST identity, median", format_value(blast["median_identity"], "%%"), "")
+        table.add_row("BLAST queries without hit", format_value(blast["no_hit"], "i"), "")
     return table
 
 
@@ -108,10 +105,11 @@ def utility_table(result: dict[str, Any]) -> Table:
     table.add_column(f"F1 of {result['minority']}", justify="right")
     for value in result.values():
         if isinstance(value, dict) and "label" in value:
-            accuracy, f1 = value["balanced_accuracy"], value["minority_f1"]
-            table.add_row(
-                value["label"], f"{accuracy['mean']:.3f} ± {accuracy['sd']:.3f}", f"{f1['mean']:.3f} ± {f1['sd']:.3f}"
+            accuracy, f1 = (
+                f"{format_value(score['mean'], 'f', 3)} ± {format_value(score['sd'], 'f', 3)}"
+                for score in (value["balanced_accuracy"], value["minority_f1"])
             )
+            table.add_row(value["label"], accuracy, f1)
     return table
 
 
@@ -124,10 +122,54 @@ def balance_table(counts: dict[str, int], generated: dict[str, int]) -> Table:
     return table
 
 
+# The rows of the GAN-vs-baselines table: (section, metric, key path of the generated value, key
+# path of the real reference value or None, format_value style). The real reference is real vs
+# real (leave-one-out) or, for privacy, held-out vs training.
+COMPARED: list[tuple[str, str, str, str | None, str]] = [
+    ("counts", "distinct sequences", "distinct", None, "i"),
+    ("nearest identity", "mean", "nearest_identity.mean", "real_baseline_identity.mean", "%"),
+    ("copies", "exact copies of a training sequence", "exact_copies", None, "i"),
+    ("fidelity", "base-frequency r", "fidelity.base_frequency_r", None, "f"),
+    ("fidelity", "6-mer Jensen-Shannon (bits)", "fidelity.kmer_js.6", None, "f"),
+    ("fidelity", "GC content", "fidelity.gc_generated", "fidelity.gc_real", "%"),
+    ("variants", "differences from reference per sequence", "variants.mean_differences_generated",
+     "variants.mean_differences_real", "f"),
+    ("variants", "variant-position r", "variants.position_r", None, "f"),
+    ("variants", "top-20 real variants found", "variants.top20_found", "variants.top20_total", "i"),
+    ("validity", "valid ORF fraction", "validity.valid_fraction_generated", "validity.valid_fraction_real", "%"),
+    ("diversity", "distinct fraction (equal samples)", "diversity.distinct_fraction_generated",
+     "diversity.distinct_fraction_real", "f"),
+    ("diversity", "mean pairwise identity", "diversity.mean_pairwise_identity_generated",
+     "diversity.mean_pairwise_identity_real", "%"),
+    ("privacy", "exact-copy rate", "privacy.exact_copy_rate", "privacy.holdout_exact_copy_rate", "%"),
+    ("privacy", "median DCR", "privacy.dcr_median_generated", "privacy.dcr_median_holdout", "f"),
+    ("privacy", "mean DCR", "privacy.dcr_mean_generated", "privacy.dcr_mean_holdout", "f"),
+    ("privacy", "AATS vs training (0.5 ideal)", "privacy.aats_train", None, "f"),
+    ("privacy", "AATS vs held-out", "privacy.aats_holdout", None, "f"),
+    ("privacy", "privacy loss", "privacy.privacy_loss", None, "f"),
+    ("utility", "(b) real + generated minority: minority F1", "utility.b_real_plus_generated.minority_f1.mean",
+     "utility.a_real.minority_f1.mean", "f"),
+    ("utility", "(e) generated only: minority F1", "utility.e_generated_only.minority_f1.mean", None, "f"),
+]
+
+
+def comparison_rows(summaries: dict[str, dict[str, Any]]) -> list[tuple[str, str, list[str], str]]:
+    """(section, metric, one formatted value per generator in `summaries` order, the real reference
+    from the first summary). A row is left out when no generator has a value for it: its key is
+    MISSING or None in every summary (a metric not computed for this run, e.g. without holdout)."""
+    rows = []
+    first = next(iter(summaries.values()))
+    for section, metric, key, real_key, style in COMPARED:
+        values = [lookup(summary, key) for summary in summaries.values()]
+        if all(value is None or value is MISSING for value in values):
+            continue
+        real = format_value(lookup(first, real_key), style) if real_key else ""
+        rows.append((section, metric, [format_value(value, style) for value in values], real))
+    return rows
+
+
 def comparison_table(summary: dict[str, Any]) -> Table:
     """The GAN and each baseline generator side by side, with the real reference."""
-    from ..evaluation.comparison import comparison_rows
-
     summaries = {"GAN": summary, **summary.get("baselines", {})}
     table = Table(title="GAN vs baselines (fitted on the same training split, equal numbers)", header_style="bold")
     table.add_column("metric")

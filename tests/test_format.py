@@ -1,0 +1,80 @@
+"""The one formatter of metric values (report/format.py): known answers."""
+
+import math
+
+import numpy as np
+import pytest
+
+from virtualpatients.report.format import MISSING, NA, format_value, lookup
+
+SUMMARY = {
+    "n_generated": 30,
+    "n_holdout": None,
+    "validity": None,
+    "privacy": {"aats_train": 0.31, "aats_holdout": None},
+    "fidelity": {"kmer_js": {6: 0.06}},  # int keys, as before a JSON round trip
+    "json": {"kmer_js": {"6": 0.07}},
+}
+
+
+def test_lookup_follows_dotted_paths():
+    assert lookup(SUMMARY, "n_generated") == 30
+    assert lookup(SUMMARY, "privacy.aats_train") == 0.31
+    assert lookup(SUMMARY, "fidelity.kmer_js.6") == 0.06  # a digit key finds an int key
+    assert lookup(SUMMARY, "json.kmer_js.6") == 0.07
+
+
+def test_lookup_tells_a_missing_key_from_a_present_none():
+    assert lookup(SUMMARY, "n_holdout") is None
+    assert lookup(SUMMARY, "privacy.aats_holdout") is None
+    assert lookup(SUMMARY, "blast") is MISSING
+    assert lookup(SUMMARY, "privacy.no_such_key") is MISSING
+    assert lookup(SUMMARY, "validity.valid_fraction_generated") is MISSING  # through a None section
+    assert lookup(SUMMARY, "n_generated.more") is MISSING  # through a number
+    assert lookup(None, "n_generated") is MISSING
+    assert lookup({}, "fidelity.kmer_js.6") is MISSING
+    assert repr(MISSING) == "MISSING"
+
+
+@pytest.mark.parametrize("value, style, digits, expected", [
+    (0.12345, "%", None, "12.35%"),
+    (0.98, "%", None, "98.00%"),
+    (1, "%", None, "100.00%"),
+    (0.12345, "%", 1, "12.3%"),
+    (97.5, "%%", None, "97.50%"),  # BLAST identity, already in percent
+    (0.12345, "f", None, "0.123"),
+    (0.005, "f", None, "0.0050"),  # small values keep a fourth decimal
+    (0.0, "f", None, "0.000"),
+    (-0.004, "f", None, "-0.0040"),
+    (12.0, "f", 1, "12.0"),
+    (0.12345, "f", 4, "0.1235"),
+    (12, "i", None, "12"),
+    (np.int64(12), "i", None, "12"),
+    (12.0, "i", None, "12"),
+    (30, "g", None, "30"),
+    (12345678, "g", None, "12345678"),  # integers in full
+    (0.31, "g", None, "0.31"),
+    (0.123456, "g", None, "0.1235"),
+    (np.float32(0.5), "g", None, "0.5"),
+    (2.0, "g", None, "2"),
+])
+def test_numbers(value, style, digits, expected):
+    assert format_value(value, style, digits) == expected
+
+
+@pytest.mark.parametrize("style", ["%", "%%", "f", "i", "g"])
+@pytest.mark.parametrize("value", [None, MISSING, math.nan, np.float32("nan"), math.inf, -math.inf])
+def test_absent_and_not_finite_values_are_na(value, style):
+    assert format_value(value, style) == NA == "n/a"
+
+
+def test_booleans_and_text():
+    assert format_value(True) == "yes" and format_value(np.bool_(False), "%") == "no"
+    assert format_value("ACGT") == "ACGT"
+    long = "A" * 100
+    assert format_value(long) == "A" * 77 + "..." and len(format_value(long)) == 80
+
+
+def test_an_unknown_style_is_refused_even_for_none():
+    with pytest.raises(ValueError, match="unknown style"):
+        format_value(None, "d")
