@@ -126,7 +126,7 @@ def test_holdout_report_writes_every_plot_and_metric(tiny_cohort, tmp_path):
     pngs = {p.name for p in folder.glob("*.png")}
     assert pngs == {
         "discriminator.png", "discriminator_accuracy.png", "losses.png", "nearest_identity.png",
-        "dcr.png", "base_frequencies.png", "variants.png", "differences.png",
+        "dcr.png", "base_frequencies.png", "variants.png", "differences.png", "linkage.png", "pca.png",
     }
     html = (folder / "report.html").read_text()
     assert all(f'src="{name}"' in html for name in pngs)

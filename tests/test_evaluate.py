@@ -31,6 +31,7 @@ def test_every_section_is_reported_with_baselines():
         "nearest_identity_generated", "nearest_identity_real", "base_freq_real", "base_freq_generated",
         "variant_freq_real", "variant_freq_generated", "differences_per_sequence_real",
         "differences_per_sequence_generated", "dcr_generated", "dcr_holdout",
+        "ld_distance", "ld_r2_real", "ld_r2_generated", "pca_real", "pca_generated",
     }
     assert set(evaluation.arrays) == expected_arrays
     assert evaluation.arrays["base_freq_real"].shape == (120, 4)

@@ -8,11 +8,12 @@ from typing import Any
 
 import numpy as np
 
-from .composition import fidelity, validity, variants
+from .composition import consensus, fidelity, validity, variants
 from ..data.encoding import GAP, decode_strings
 from ..errors import InputError
 from ..data.fasta import read_cohort
 from ..data.sequences import SequenceSet
+from .population import linkage, population_structure, total_variation
 from .metrics import diversity, nearest_matches, privacy, summarise, unique_rows
 
 
@@ -84,6 +85,16 @@ def evaluate_sets(
     summary["fidelity"], more = fidelity(generated.indices, real.indices, n_channels)
     arrays |= more
     summary["variants"], more = variants(generated.indices, real.indices, n_channels, reference)
+    arrays |= more
+    summary["variants"]["differences_tvd"] = total_variation(
+        arrays["differences_per_sequence_generated"], arrays["differences_per_sequence_real"]
+    )
+    variant_reference = consensus(real.indices, n_channels) if reference is None else reference
+    summary["linkage"], more = linkage(generated.indices, real.indices, variant_reference)
+    arrays |= more
+    summary["population"], more = population_structure(
+        generated.indices, real.indices, n_channels, seed, real_labels=real.labels, generated_labels=generated.labels
+    )
     arrays |= more
     summary["validity"] = validity(generated.indices, real.indices)
     summary["diversity"] = diversity(generated.indices, real.indices, n_channels, seed)

@@ -101,6 +101,45 @@ def _plot_variants(plt: Any, arrays: dict[str, np.ndarray]) -> Any:
     return fig
 
 
+def _plot_linkage(plt: Any, summary: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
+    """Mean r^2 of variant pairs by distance (binned), real against generated: linkage decays with
+    distance in real data; a generator of independent positions shows a flat line near 0."""
+    if "ld_distance" not in arrays or not len(arrays["ld_distance"]):
+        return None
+    distance = arrays["ld_distance"]
+    edges = np.unique(np.geomspace(1, distance.max() + 1, 16).astype(int))
+    which = np.clip(np.searchsorted(edges, distance, side="right") - 1, 0, len(edges) - 2)
+    centres = np.sqrt(edges[:-1] * edges[1:])
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    for key, label in (("ld_r2_real", "real"), ("ld_r2_generated", "generated")):
+        means = [arrays[key][which == b].mean() if (which == b).any() else np.nan for b in range(len(edges) - 1)]
+        ax.plot(centres, means, marker="o", label=label)
+    r = lookup(summary, "linkage.r")
+    shown = f"{r:.3f}" if isinstance(r, numbers.Real) and math.isfinite(r) else "n/a"
+    ax.set(xscale="log", xlabel="distance between the two positions", ylabel="mean r^2",
+           title=f"Linkage of {len(distance)} variant pairs (r of real and generated r^2 = {shown})")
+    ax.legend()
+    return fig
+
+
+def _plot_pca(plt: Any, arrays: dict[str, np.ndarray]) -> Any:
+    """Generated sequences on the first two principal axes of the real data, by class."""
+    if "pca_real" not in arrays:
+        return None
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.5), sharex=True, sharey=True)
+    for ax, (key, title) in zip(axes, (("pca_real", "real"), ("pca_generated", "generated"))):
+        points, labels = arrays[key], arrays.get(f"{key}_labels")
+        groups = [(None, np.ones(len(points), bool))] if labels is None else \
+            [(name, labels == name) for name in np.unique(labels)]
+        for number, (name, rows) in enumerate(groups):
+            ax.scatter(points[rows, 0], points[rows, 1], s=6, alpha=0.5, color=f"C{number}",
+                       label=f"{name} (n={rows.sum()})" if name is not None else f"n={rows.sum()}")
+        ax.set(xlabel="PC1", ylabel="PC2", title=title)
+        ax.legend(loc="best", fontsize="small", markerscale=2)
+    fig.suptitle("Population structure: PCA of the real one-hot data, generated projected onto it")
+    return fig
+
+
 def _plot_history(
     plt: Any, history: list[dict[str, float]], keys: dict[str, str], ylabel: str, title: str,
     line: tuple[float, str] | None,
@@ -162,6 +201,10 @@ def figures(
         ("differences.png", "Number of differences from the reference per sequence.", lambda: _plot_bars(
             plt, arrays, {"generated": "differences_per_sequence_generated", "real": "differences_per_sequence_real"},
             1, True, "differences from the reference per sequence", "Differences from the reference")),
+        ("linkage.png", "Linkage (r^2 between variant indicators) against distance, real and generated.",
+         lambda: _plot_linkage(plt, summary, arrays)),
+        ("pca.png", "The first two principal components of the real data, with generated sequences projected.",
+         lambda: _plot_pca(plt, arrays)),
     ]
     for name, caption, draw in plots:
         yield name, caption, draw()

@@ -64,6 +64,7 @@ def evaluation_table(report: dict[str, Any]) -> Table:
             format_value(variants["mean_differences_real"], "f", 3),
         )
         table.add_row("variant position r (vs real)", format_value(variants["position_r"], "f", 3), "")
+        table.add_row("differences per sequence, total variation", format_value(lookup(variants, "differences_tvd"), "f", 3), "")
         found, total = (format_value(variants[key], "i") for key in ("top20_found", "top20_total"))
         table.add_row("top real variant positions found", f"{found}/{total}", "")
     if validity := report.get("validity"):
@@ -72,6 +73,12 @@ def evaluation_table(report: dict[str, Any]) -> Table:
             format_value(validity["valid_fraction_generated"], "%"),
             format_value(validity["valid_fraction_real"], "%"),
         )
+    if (linked := report.get("linkage")) and linked.get("r") is not None:
+        table.add_row(f"linkage: r of r^2 over {linked['pairs']} pairs", format_value(linked["r"], "f", 3), "")
+        table.add_row("linkage: mean r^2", format_value(linked["r2_mean_generated"], "f", 3),
+                      format_value(linked["r2_mean_real"], "f", 3))
+    if (population := report.get("population")) and population.get("pca_distance") is not None:
+        table.add_row("PCA distance to real (0 ideal)", format_value(population["pca_distance"], "f", 3), "")
     if privacy := report.get("privacy"):
         table.add_row(
             "exact-copy rate (vs training)",
@@ -136,6 +143,9 @@ COMPARED: list[tuple[str, str, str, str | None, str]] = [
      "variants.mean_differences_real", "f"),
     ("variants", "variant-position r", "variants.position_r", None, "f"),
     ("variants", "top-20 real variants found", "variants.top20_found", "variants.top20_total", "i"),
+    ("variants", "differences per sequence: total variation", "variants.differences_tvd", None, "f"),
+    ("linkage", "r of real and generated r^2", "linkage.r", None, "f"),
+    ("population", "PCA distance (0 ideal)", "population.pca_distance", None, "f"),
     ("validity", "valid ORF fraction", "validity.valid_fraction_generated", "validity.valid_fraction_real", "%"),
     ("diversity", "distinct fraction (equal samples)", "diversity.distinct_fraction_generated",
      "diversity.distinct_fraction_real", "f"),
