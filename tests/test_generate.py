@@ -35,7 +35,7 @@ def test_fasta_output_ids_and_description(run, tmp_path):
     path.write_bytes(b"".join(generate_fasta(run, 12, seed=1, batch_size=5)))
     records = list(SeqIO.parse(path, "fasta"))
     assert [r.id for r in records] == [f"vp_{i:06d}" for i in range(1, 13)]
-    assert records[0].description == "vp_000001 model=myrun seed=1 decode=argmax"
+    assert records[0].description == "vp_000001 model=myrun seed=1 decode=sample"  # Gumbel models sample
     assert all(len(r.seq) == 75 and set(str(r.seq)) <= set("ACGT") for r in records)
 
 

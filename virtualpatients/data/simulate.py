@@ -52,3 +52,27 @@ def simulate_cohort(
         descriptions.append(f"simulated variant=c.{position + 1}{reference[position]}>{alternative}")
         sequences.append(sequence)
     return ids, descriptions, sequences
+
+
+def simulate_two_classes(
+    n_minority: int = 60, n_majority: int = 200, length: int = 300, block: tuple[int, int] = (100, 110),
+    substitutions: int = 3, seed: int = 0,
+) -> tuple[list[str], list[str], list[str]]:
+    """Two classes that differ in one block (all A for `alpha`, the minority; all G for `beta`),
+    each record with a few random substitutions elsewhere: the case class balancing exists for.
+    Returns ids, labels and sequences."""
+    rng = np.random.default_rng(seed)
+    reference = rng.choice(list(BASES), size=length)
+    start, stop = block
+    ids, labels, sequences = [], [], []
+    for number in range(n_minority + n_majority):
+        label = "alpha" if number < n_minority else "beta"
+        sequence = reference.copy()
+        sequence[start:stop] = "A" if label == "alpha" else "G"
+        outside = np.setdiff1d(np.arange(length), np.arange(start, stop))
+        for position in rng.choice(outside, size=substitutions, replace=False):
+            sequence[position] = rng.choice([b for b in BASES if b != sequence[position]])
+        ids.append(f"{label}_{number + 1:04d}")
+        labels.append(label)
+        sequences.append("".join(sequence))
+    return ids, labels, sequences

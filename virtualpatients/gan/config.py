@@ -15,7 +15,12 @@ from ..errors import InputError
 
 @dataclass(frozen=True)
 class TrainConfig:
-    steps: int = 2000
+    """Every training setting. The defaults are the best recipe measured (RESULTS.md): the
+    minimax GAN with hard Gumbel-softmax samples, a generator started at the data's base
+    frequencies (per class when conditional), the minibatch-std feature and one-sided label
+    smoothing. The original study's soft-output GAN is configs/study.toml."""
+
+    steps: int = 2500
     """Generator updates; each is preceded by one discriminator update."""
     batch_size: int = 64
     """Real and generated sequences per update; clamped to the data set size."""
@@ -35,7 +40,7 @@ class TrainConfig:
     """One seed drives parameter init, batch sampling and noise."""
     device: str = "auto"
     """auto (CUDA when available), cpu or cuda."""
-    log_every: int = 25
+    log_every: int = 50
     """Steps between history rows; the only steps that synchronise with the host."""
     checkpoint_every: int = 100
     """Steps between checkpoints (run directory and resumable training state, written
@@ -49,25 +54,29 @@ class TrainConfig:
     """Discriminator (critic) updates per generator update; 5 is the WGAN-GP setting."""
     gp_weight: float = 10.0
     """Weight of the gradient penalty (wgan-gp only)."""
-    output: str = "softmax"
+    output: str = "gumbel"
     """What the discriminator sees of the generator: softmax (soft probabilities, the study's
     model; easy to tell from one-hot data), gumbel (hard one-hot samples by straight-through
     Gumbel-softmax; generation samples too) or hard (straight-through argmax; generation argmax)."""
     temperature: float = 1.0
     """Gumbel-softmax temperature of the backward pass (gumbel output only)."""
-    data_bias: bool = False
+    data_bias: bool = True
     """Start the generator at the data: its output bias is set to the log of the training set's
     per-position base frequencies (and the last layer's weights shrunk), so it begins by drawing
     each position independently from the cohort, and training only has to learn the dependencies
     between positions (which variants occur together, how many per patient)."""
-    label_smoothing: float = 0.0
+    class_bias: bool = True
+    """With data_bias and classes: each class also gets its own output bias, started at that
+    class's base frequencies, so a conditional model draws a minority class's pattern from the
+    first step rather than the majority's (a model without it can ignore a small class)."""
+    label_smoothing: float = 0.1
     """One-sided label smoothing: real targets become 1 - this (gan loss only)."""
     instance_noise: float = 0.0
     """Std of Gaussian noise added to real and generated inputs of the discriminator, decaying
     linearly to 0 over training; blurs the supports of tiny data sets early on."""
     spectral_norm: bool = False
     """Spectral normalisation of the discriminator's linear layers (Miyato et al. 2018)."""
-    minibatch_std: bool = False
+    minibatch_std: bool = True
     """Give the discriminator the batch's feature spread as one more input (Karras et al. 2018), so
     a batch of near-identical sequences (mode collapse) is easy to tell from a real batch."""
     label_key: str = "label"
@@ -214,4 +223,9 @@ def config_from_dict(data: dict[str, Any]) -> TrainConfig:
     unknown = sorted(set(data) - set(hints))
     if unknown:
         raise InputError(f"saved config has unknown keys {unknown}; was it written by a newer vp?")
-    return TrainConfig(**data)
+    return TrainConfig(**{**{k: v for k, v in SAVED_BEFORE.items() if k not in data}, **data})
+
+
+# Keys added after runs were first saved, with the value that reproduces the older behaviour where
+# it differs from today's default.
+SAVED_BEFORE: dict[str, Any] = {"class_bias": False}

@@ -21,6 +21,7 @@ class ModelSpec:
     n_classes: int = 0
     spectral_norm: bool = False
     minibatch_std: bool = False
+    class_bias: bool = False  # a per-class output bias (conditional models started at each class's data)
 
 
 def _mlp(widths: list[int], slope: float, final_activation: bool = False, normalise: bool = False) -> nn.Sequential:
@@ -43,11 +44,20 @@ class Generator(nn.Module):
         self.net = _mlp(
             [spec.noise_dim + spec.n_classes, *spec.hidden, spec.length * spec.n_channels], spec.leaky_slope
         )
+        # Each class's own output bias: a conditional generator started at every class's base
+        # frequencies draws a minority class's pattern from the first step, instead of having to
+        # learn it against the pooled (majority-dominated) bias. Zeros: no random draw, so the
+        # other weights initialise as without it.
+        self.class_bias = nn.Parameter(torch.zeros(spec.n_classes, spec.length * spec.n_channels)) \
+            if spec.class_bias and spec.n_classes else None
 
     def forward(self, noise: torch.Tensor, classes: torch.Tensor | None = None) -> torch.Tensor:
         if self.spec.n_classes:
             noise = torch.cat([noise, nn.functional.one_hot(classes, self.spec.n_classes).to(noise.dtype)], dim=1)
-        return self.net(noise).view(-1, self.spec.length, self.spec.n_channels)
+        logits = self.net(noise)
+        if self.class_bias is not None:
+            logits = logits + self.class_bias[classes]
+        return logits.view(-1, self.spec.length, self.spec.n_channels)
 
     def probabilities(self, noise: torch.Tensor, classes: torch.Tensor | None = None) -> torch.Tensor:
         return channel_softmax(self(noise, classes))
@@ -62,6 +72,8 @@ class Generator(nn.Module):
         weight = last.weight.detach().view(length, channels, -1).transpose(0, 1).reshape(length * channels, -1)
         weight = weight.contiguous()
         bias = last.bias.detach().view(length, channels).t().reshape(-1).contiguous()
+        class_bias = None if self.class_bias is None else \
+            self.class_bias.detach().view(-1, length, channels).transpose(1, 2).reshape(self.spec.n_classes, -1)
         body = self.net[:-1]
 
         def forward(
@@ -71,8 +83,10 @@ class Generator(nn.Module):
             block (and its page faults) of the size of the output per chunk."""
             if self.spec.n_classes:
                 noise = torch.cat([noise, nn.functional.one_hot(classes, self.spec.n_classes).to(noise.dtype)], dim=1)
-            planes = torch.addmm(bias, body(noise), weight.t(), out=out).view(-1, channels, length)
-            return planes.transpose(1, 2)
+            planes = torch.addmm(bias, body(noise), weight.t(), out=out)
+            if class_bias is not None:
+                planes.add_(class_bias[classes])
+            return planes.view(-1, channels, length).transpose(1, 2)
 
         return forward
 

@@ -110,6 +110,7 @@ def _spec_from(run: dict[str, Any], path: Path) -> ModelSpec:
             n_classes=int(model.get("n_classes", 0)),
             spectral_norm=bool(model.get("spectral_norm", False)),
             minibatch_std=bool(model.get("minibatch_std", False)),
+            class_bias=bool(model.get("class_bias", False)),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise InputError(f"{path}: incomplete model description ({error})") from None

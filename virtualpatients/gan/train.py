@@ -159,11 +159,11 @@ def _set_up(indices, n_channels, config, labels, n_classes, holdout, holdout_lab
     torch.manual_seed(config.seed)  # parameter init: the same on every rank
     spec = ModelSpec(
         length, n_channels, config.noise_dim, tuple(config.hidden), config.leaky_slope, n_classes,
-        config.spectral_norm, config.minibatch_std,
+        config.spectral_norm, config.minibatch_std, class_bias=bool(config.data_bias and config.class_bias and n_classes),
     )
     generator, discriminator = build_models(spec)
     if config.data_bias:
-        _start_at_the_data(generator, indices, n_channels)
+        _start_at_the_data(generator, indices, n_channels, labels if spec.class_bias else None)
     generator.to(device).train()
     discriminator.to(device).train()
     warnings = []
@@ -320,11 +320,33 @@ def _all_finite(losses, generator, discriminator, topology) -> bool:
     return not distributed.any_rank(not finite) if topology.distributed else finite
 
 
-def _start_at_the_data(generator: Generator, indices: np.ndarray, n_channels: int) -> None:
-    """Output bias = log base frequencies per position (add-half smoothing, so no base is impossible)."""
-    counts = position_counts(indices, n_channels) + 0.5
-    log_frequencies = np.log(counts / counts.sum(axis=1, keepdims=True)).astype(np.float32).ravel()
+# Expected number of bases per generated sequence, at the start of training, that the data never
+# show at their position: small, so the generator starts near the data's variants rather than
+# sprinkling new ones everywhere (add-half smoothing gave about one per TP53 sequence).
+NOVEL_BASES_PER_SEQUENCE = 0.05
+
+
+def _log_frequencies(rows: np.ndarray, n_channels: int) -> np.ndarray:
+    """Log base frequencies per position, smoothed so that no base is impossible: a pseudo-count
+    small enough that a sequence drawn from them carries about NOVEL_BASES_PER_SEQUENCE unseen
+    bases (capped at add-half for tiny sets)."""
+    length = rows.shape[1]
+    pseudo = min(0.5, NOVEL_BASES_PER_SEQUENCE * len(rows) / (max(n_channels - 1, 1) * length))
+    counts = position_counts(rows, n_channels) + pseudo
+    return np.log(counts / counts.sum(axis=1, keepdims=True)).astype(np.float32).ravel()
+
+
+def _start_at_the_data(generator: Generator, indices: np.ndarray, n_channels: int,
+                       labels: np.ndarray | None = None) -> None:
+    """Output bias = log base frequencies per position (the last layer's weights shrunk, so the
+    noise only nudges it); with labels, each class's bias moves that to the class's own frequencies."""
+    pooled = _log_frequencies(indices, n_channels)
     last = generator.net[-1]
     with torch.no_grad():
-        last.bias.copy_(torch.from_numpy(log_frequencies))
+        last.bias.copy_(torch.from_numpy(pooled))
         last.weight.mul_(0.1)
+        if labels is not None and generator.class_bias is not None:
+            for label in range(generator.class_bias.shape[0]):
+                rows = indices[labels == label]
+                if len(rows):
+                    generator.class_bias[label].copy_(torch.from_numpy(_log_frequencies(rows, n_channels) - pooled))

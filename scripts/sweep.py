@@ -1,0 +1,171 @@
+#!/usr/bin/env python
+"""Recipes x seeds x data sets, scored on a held-out test split, against the baselines (and, on
+yelmen805, Yelmen et al.'s published GAN and RBM); a mean ± sd table, appended to RESULTS.md.
+
+Each data set is split once (seeded, stratified by class): 20% test, reported and never seen by
+training; the rest goes to `vp.train(..., holdout=0.2)`, whose own held-out share is the
+validation split that selects the checkpoint. So selection never sees the reported split.
+
+Usage: .venv/bin/python scripts/sweep.py [--datasets tp53 yelmen805 two-class] [--recipes default gan]
+       [--seeds 0 1 2] [--steps N] [--no-append]
+Data sets are read from ../shared/data/ beside the project root (two-class is simulated).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+import virtualpatients as vp
+from virtualpatients.data.distances import adversarial_accuracy, unique_rows
+from virtualpatients.data.simulate import simulate_two_classes
+from virtualpatients.data.splits import holdout_split
+from virtualpatients.evaluation.classifier_utility import utility
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+SPLIT_SEED = 12345  # the test split is the same for every recipe and seed
+BASELINES = ("independent", "markov", "resample-mutate")
+COLUMNS = ("AATS test", "AA_truth", "AA_syn", "exactly 1 diff", "diff TVD", "position r", "linkage r",
+           "PCA dist", "copies", "singleton copies", "label block", "minority F1 (b)")
+
+
+def load(name: str) -> tuple[vp.SequenceSet, dict[str, vp.SequenceSet]]:
+    """The data set and any published generators' outputs to score beside it."""
+    if name == "tp53":
+        return vp.read_cohort(DATA / "tp53_germline_cohort.fasta", label_key="label"), {}
+    if name == "yelmen805":
+        folder = DATA / "yelmen805"
+        published = {f"yelmen {kind}": vp.read_cohort(folder / f"yelmen2021_{kind}.fasta", label_key=None)
+                     for kind in ("gan", "rbm")}
+        return vp.read_cohort(folder / "haplotypes_train.fasta", label_key=None), published
+    if name == "yelmen805-pop":
+        return vp.read_cohort(DATA / "yelmen805" / "haplotypes_train.fasta", label_key="label"), {}
+    if name == "two-class":
+        ids, labels, sequences = simulate_two_classes(seed=1)
+        return vp.SequenceSet.from_strings(sequences, labels=labels, ids=ids, origin="two-class"), {}
+    raise SystemExit(f"unknown data set {name}")
+
+
+def scores(generated: vp.SequenceSet, train: vp.SequenceSet, test: vp.SequenceSet, seed: int) -> dict[str, float]:
+    """One generated set (one class) against the training pool and the test split."""
+    evaluation = vp.evaluate(generated, train, test, seed=seed)
+    accuracy = adversarial_accuracy(test.indices, generated.indices, 4, seed)
+    histogram = evaluation["variants"]["differences_histogram_generated"]
+    # Copies of training sequences that occur once there (a singleton copied is a patient leaked),
+    # as a share of generated, minus the same share among test patients (new real patients).
+    distinct, _, counts = unique_rows(train.indices)
+    singletons = {row.tobytes() for row in distinct[counts == 1]}
+    share = lambda rows: float(np.mean([row.tobytes() in singletons for row in rows]))  # noqa: E731
+    row = {
+        "AATS test": accuracy["aats"], "AA_truth": accuracy["aa_truth"], "AA_syn": accuracy["aa_syn"],
+        "exactly 1 diff": (histogram[1] if len(histogram) > 1 else 0) / len(generated),
+        "diff TVD": evaluation["variants"]["differences_tvd"], "position r": evaluation["variants"]["position_r"],
+        "linkage r": evaluation["linkage"]["r"], "PCA dist": evaluation["population"]["pca_distance"],
+        "copies": evaluation["privacy"]["exact_copy_rate"],
+        "singleton copies": share(generated.indices) - share(test.indices),
+    }
+    if generated.origin.endswith("alpha") or (generated.labels and generated.labels[0] in ("alpha", "beta")):
+        block = "A" * 10 if generated.labels[0] == "alpha" else "G" * 10
+        row["label block"] = float(np.mean([s[100:110] == block for s in generated.strings()]))
+    return {k: (np.nan if v is None else float(v)) for k, v in row.items()}
+
+
+def per_class(draw, train: vp.SequenceSet, test: vp.SequenceSet, n: int, seed: int) -> dict[str, dict]:
+    """Scores of `draw(label, n, seed)` for each class (or the whole set as "all")."""
+    if train.labels is None:
+        return {"all": scores(draw(None, n, seed), train, test, seed)}
+    return {label: scores(draw(label, n, seed), train.of_class(label), test.of_class(label), seed)
+            for label in sorted(set(train.labels))}
+
+
+def minority_f1(draw, train: vp.SequenceSet, test: vp.SequenceSet) -> float:
+    result = utility(train.indices, train.labels, test.indices, test.labels, 4,
+                     lambda label, n, seed: draw(label, n, seed).indices, seeds=3)
+    return result["b_real_plus_generated"]["minority_f1"]["mean"]
+
+
+def sweep_dataset(name: str, recipes: list[str], seeds: list[int], steps: int | None, n: int, runs: Path):
+    data, published = load(name)
+    test_rows = holdout_split(len(data), 0.2, SPLIT_SEED, data.labels)
+    train = data.subset(np.setdiff1d(np.arange(len(data)), test_rows), "training pool")
+    test = data.subset(test_rows, "test split")
+    results: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    labelled = data.labels is not None and len(set(data.labels)) == 2 and name != "two-class"
+    for recipe in recipes:
+        for seed in seeds:
+            path = None if recipe == "default" else ROOT / "configs" / f"{recipe}.toml"
+            config = vp.load_config(path, {"seed": seed, "device": "cpu", **({"steps": steps} if steps else {})})
+            started = time.perf_counter()
+            run = vp.train(train, config, holdout=0.2, run_dir=runs / f"{name}-{recipe}-{seed}", force=True)
+            minutes = (time.perf_counter() - started) / 60
+            draw = lambda label, k, s: run.generate(k, seed=s, label=label)  # noqa: E731
+            for label, row in per_class(draw, train, test, n, seed).items():
+                row["minutes"] = minutes
+                if labelled:
+                    row["minority F1 (b)"] = minority_f1(draw, train, test)
+                results[(recipe, label)].append(row)
+            print(f"{name} {recipe} seed {seed}: {minutes:.1f} min, selected step {run.metadata['selected_step']}",
+                  flush=True)
+    for kind in BASELINES:
+        model = vp.baselines.make(kind).fit(train)
+        draw = lambda label, k, s: model.sample(k, seed=s, label=label) if label else model.sample(k, seed=s)  # noqa
+        for seed in seeds:
+            for label, row in per_class(draw, train, test, n, seed).items():
+                if labelled:
+                    row["minority F1 (b)"] = minority_f1(draw, train, test)
+                results[(kind, label)].append(row)
+    for source, generated in published.items():
+        for seed in seeds:  # a fresh sample of n of the published outputs per seed
+            rows = np.random.default_rng(seed).choice(len(generated), n, replace=False)
+            results[(source, "all")].append(scores(generated.subset(rows, source), train, test, seed))
+    return results, len(train), len(test)
+
+
+def table(name: str, results, n_train: int, n_test: int, seeds: list[int], n: int) -> list[str]:
+    columns = [c for c in COLUMNS if any(c in row for rows in results.values() for row in rows)]
+    lines = [f"### {time.strftime('%Y-%m-%d %H:%M')}: sweep on {name} ({n_train} training pool, {n_test} test, "
+             f"seeds {', '.join(map(str, seeds))}, {n} generated per class)", "",
+             "Mean ± sd over seeds. AATS, AA_truth, AA_syn against the test split (0.5 ideal); exactly 1 diff: share "
+             "of generated with exactly one difference from the consensus; diff TVD: total variation between the "
+             "generated and real distributions of differences per sequence; linkage r: r of real and generated "
+             "r^2 of variant pairs; PCA dist: 0 ideal; copies: exact copies of a training sequence; singleton "
+             "copies: copies of a training singleton, minus the same share among test patients.", "",
+             "| generator | class | minutes | " + " | ".join(columns) + " |",
+             "|---" * (len(columns) + 3) + "|"]
+    for (source, label), rows in results.items():
+        cells = []
+        for column in ("minutes", *columns):
+            values = np.array([row.get(column, np.nan) for row in rows], dtype=float)
+            values = values[np.isfinite(values)]
+            cells.append("" if not len(values) else f"{values.mean():.3f} ± {values.std(ddof=1) if len(values) > 1 else 0:.3f}"
+                         if column != "minutes" else f"{values.mean():.1f}")
+        lines.append(f"| {source} | {label} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", nargs="+", default=["tp53", "yelmen805", "two-class"])
+    parser.add_argument("--recipes", nargs="+", default=["default"], help="'default' or a configs/NAME.toml stem")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--steps", type=int, default=None, help="override every recipe's steps (quick checks)")
+    parser.add_argument("-n", type=int, default=1000, help="generated sequences per class")
+    parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "sweep")
+    parser.add_argument("--no-append", action="store_true", help="print only; leave RESULTS.md alone")
+    args = parser.parse_args()
+    for name in args.datasets:
+        results, n_train, n_test = sweep_dataset(name, args.recipes, args.seeds, args.steps, args.n, args.runs)
+        lines = table(name, results, n_train, n_test, args.seeds, args.n)
+        print("\n".join(lines), flush=True)
+        if not args.no_append:
+            with open(ROOT / "RESULTS.md", "a") as out:
+                out.write("\n" + "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
