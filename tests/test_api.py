@@ -205,3 +205,27 @@ def test_the_public_names_resolve():
         assert getattr(vp, name) is not None
     with pytest.raises(AttributeError):
         vp.not_a_name  # noqa: B018
+
+
+def test_positions_that_never_vary_are_not_modelled_and_come_back_in_generation(two_class_cohort, tmp_path):
+    cohort = vp.read_cohort(two_class_cohort, label_key="label")
+    varying = (cohort.indices != cohort.indices[0]).any(axis=0)
+    run = vp.train(cohort, vp.TrainConfig(**SMALL), run_dir=tmp_path / "run")
+    assert run.spec.length == varying.sum() < cohort.length and run.length == cohort.length
+    generated = vp.load_run(tmp_path / "run").generate(300, seed=0)
+    assert generated.length == cohort.length
+    assert (generated.indices[:, ~varying] == cohort.indices[0, ~varying]).all()
+    everything = vp.train(cohort, vp.TrainConfig(**SMALL, varying_only=False))
+    assert everything.spec.length == cohort.length and "columns" not in everything.metadata
+
+
+def test_a_run_whose_modelled_positions_do_not_fit_is_refused(two_class_cohort, tmp_path):
+    import json
+
+    vp.train(vp.read_cohort(two_class_cohort, label_key="label"), vp.TrainConfig(**SMALL), run_dir=tmp_path / "run")
+    path = tmp_path / "run" / "run.json"
+    record = json.loads(path.read_text())
+    record["columns"]["positions"] = record["columns"]["positions"][:-1]
+    path.write_text(json.dumps(record))
+    with pytest.raises(vp.InputError, match="modelled positions do not fit"):
+        vp.load_run(tmp_path / "run")

@@ -40,6 +40,6 @@ def check_classes(cohort: SequenceSet, run: Run) -> dict[str, int]:
     unknown = sorted(set(counts) - set(run.classes))
     if unknown:
         raise InputError(f"the model does not know the classes {unknown}; it knows {run.classes}")
-    if run.spec.length != cohort.length or run.alphabet != cohort.alphabet:
-        raise InputError(f"the model makes length {run.spec.length}, the data have length {cohort.length}")
+    if run.length != cohort.length or run.alphabet != cohort.alphabet:
+        raise InputError(f"the model makes length {run.length}, the data have length {cohort.length}")
     return counts

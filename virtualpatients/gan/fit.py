@@ -90,6 +90,21 @@ def _facts(data: SequenceSet, config: TrainConfig, held: np.ndarray, training_ro
     }
 
 
+def modelled_columns(indices: np.ndarray, varying_only: bool) -> np.ndarray | None:
+    """The positions the networks model: those that vary in `indices` (at least one), or None
+    for all of them."""
+    if not varying_only:
+        return None
+    varying = np.flatnonzero((indices != indices[0]).any(axis=0))
+    if len(varying) == indices.shape[1]:
+        return None
+    return varying if len(varying) else np.array([0])
+
+
+def _columns(indices: np.ndarray, columns: np.ndarray | None) -> np.ndarray:
+    return indices if columns is None else np.ascontiguousarray(indices[:, columns])
+
+
 def train(
     data: SequenceSet,
     config: TrainConfig | None = None,
@@ -121,13 +136,18 @@ def train(
     training_classes = None if class_of is None else class_of[training_rows]
     resumed_from = None if _resume is None else _resume.step
     facts = _facts(data, config, held, training_rows, names, training_classes, resumed_from)
+    columns = modelled_columns(data.indices[training_rows], config.varying_only)
+    if columns is not None:
+        template = data.indices[training_rows[0]]
+        facts["columns"] = {"positions": columns.tolist(),
+                            "template": "".join(data.alphabet[i] for i in template)}
     writer = None
     if run_dir is not None and main_process:
         writer = RunWriter(Path(run_dir), facts, config, force=force or _resume is not None)
     try:
         result = train_loop(
-            data.indices[training_rows], len(data.alphabet), config, progress, training_classes, len(names),
-            holdout=data.indices[held] if config.select_on_holdout and held.size else None,
+            _columns(data.indices[training_rows], columns), len(data.alphabet), config, progress, training_classes,
+            len(names), holdout=_columns(data.indices[held], columns) if config.select_on_holdout and held.size else None,
             holdout_labels=None if class_of is None else class_of[held],
             on_checkpoint=writer, should_stop=should_stop, resume=_resume,
         )

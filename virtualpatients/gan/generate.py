@@ -80,7 +80,7 @@ def generate_indices(
             torch.rand(uniform.shape, device=device, generator=rng, out=uniform)
             logits.sub_(uniform.clamp_(1e-12, 1.0).log_().neg_().log_())
         # argmax of the logits equals argmax of the softmax, so the softmax is skipped.
-        indices = channel_argmax(logits).cpu().numpy()
+        indices = run.expand(channel_argmax(logits).cpu().numpy())
         yield indices, None if classes is None else classes.cpu().numpy()
         done += size
 
@@ -90,7 +90,7 @@ def generate_all(
 ) -> tuple[np.ndarray, list[str] | None]:
     """All n sequences in memory as (n, L) indices, with their class names for conditional models."""
     chunks = list(generate_indices(run, n, seed, sample=sample, label=label))
-    indices = np.concatenate([c for c, _ in chunks]) if chunks else np.zeros((0, run.spec.length), np.uint8)
+    indices = np.concatenate([c for c, _ in chunks]) if chunks else np.zeros((0, run.length), np.uint8)
     labels = [run.classes[c] for _, classes in chunks for c in classes] if run.classes else None
     return indices, labels
 

@@ -48,6 +48,24 @@ class Run:
         return list(self.metadata.get("class_counts") or [])
 
     @property
+    def length(self) -> int:
+        """The length of generated sequences (the model may cover only the varying positions)."""
+        return int(self.metadata.get("length") or self.spec.length)
+
+    def expand(self, compact: np.ndarray) -> np.ndarray:
+        """(N, modelled positions) indices -> (N, length): the positions that never varied in
+        training get the base they always had there."""
+        columns = self.metadata.get("columns")
+        if not columns:
+            return compact
+        template = np.frombuffer(columns["template"].encode("ascii"), np.uint8)
+        lookup = np.full(256, 255, np.uint8)
+        lookup[np.frombuffer(self.alphabet.encode("ascii"), np.uint8)] = np.arange(len(self.alphabet), dtype=np.uint8)
+        full = np.repeat(lookup[template][None, :], len(compact), axis=0)
+        full[:, np.asarray(columns["positions"], dtype=np.int64)] = compact
+        return full
+
+    @property
     def name(self) -> str:
         return self.path.name if self.path is not None else "in-memory"
 

@@ -119,8 +119,22 @@ def _spec_from(run: dict[str, Any], path: Path) -> ModelSpec:
     classes = run.get("classes") or []
     if len(classes) != spec.n_classes:
         raise InputError(f"{path}: {len(classes)} class names for a model of {spec.n_classes} classes")
-    if run.get("length") != spec.length:
-        raise InputError(f"{path}: length {run.get('length')} does not match the model's {spec.length}")
+    columns = run.get("columns")
+    if columns is None:
+        if run.get("length") != spec.length:
+            raise InputError(f"{path}: length {run.get('length')} does not match the model's {spec.length}")
+        return spec
+    try:
+        positions, template = list(columns["positions"]), str(columns["template"])
+    except (KeyError, TypeError) as error:
+        raise InputError(f"{path}: incomplete column description ({error})") from None
+    length = run.get("length")
+    if not isinstance(length, int) or len(template) != length or set(template) - set(run["alphabet"]):
+        raise InputError(f"{path}: the template does not match length {length} and alphabet {run['alphabet']!r}")
+    if len(positions) != spec.length or positions != sorted(set(positions)) or \
+            not all(isinstance(p, int) and 0 <= p < length for p in positions):
+        raise InputError(f"{path}: {len(positions)} modelled positions do not fit a model of {spec.length} "
+                         f"within length {length}")
     return spec
 
 

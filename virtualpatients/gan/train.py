@@ -205,7 +205,7 @@ def _restore(run: _Training, resume: TrainingState) -> None:
 
 def _discriminator_steps(run: _Training, step: int):
     """config.critic_steps updates of D; returns the last generated batch (with its graph, for
-    the generator update), its classes, D's loss and its logits on real and generated."""
+    the generator update), its noise and classes, D's loss and its logits on real and generated."""
     config = run.config
     for critic_step in range(config.critic_steps):
         real, batch_classes = run.batch()
@@ -234,15 +234,21 @@ def _discriminator_steps(run: _Training, step: int):
         run.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         run.opt_d.step()
-    return fake, batch_classes, loss_d, logit_real, logit_fake
+    return fake, noise, batch_classes, loss_d, logit_real, logit_fake
 
 
-def _generator_step(run: _Training, fake: torch.Tensor, batch_classes, step: int) -> torch.Tensor:
+def _generator_step(run: _Training, fake: torch.Tensor, noise: torch.Tensor, batch_classes, step: int) -> torch.Tensor:
     with run.autocast():
         score = run.discriminator(run.blur(fake, step), batch_classes).float()
     # Non-saturating loss: maximise log D(G(z)) rather than minimise log(1 - D(G(z))), whose
     # gradient vanishes while the discriminator wins easily. WGAN: maximise the critic's score.
     loss_g = -score.mean() if run.wasserstein else F.binary_cross_entropy_with_logits(score, torch.ones_like(score))
+    if run.config.diversity_weight > 0:
+        # Mode seeking: two halves of the batch, outputs as far apart as their noise vectors are.
+        half = fake.shape[0] // 2
+        spread = (fake[:half] - fake[half : 2 * half]).abs().flatten(1).mean(1)
+        noise_gap = (noise[:half] - noise[half : 2 * half]).abs().mean(1)
+        loss_g = loss_g + run.config.diversity_weight / ((spread / noise_gap).mean() + 1e-5)
     run.opt_g.zero_grad(set_to_none=True)
     # Gradients through the discriminator, but not of its weights: autograd skips their
     # matrix products (a third of the discriminator's backward).
@@ -257,8 +263,8 @@ def _loop(run: _Training, on_progress, on_checkpoint, should_stop, fresh: bool) 
         _checkpoint(run, 0, (), on_checkpoint)
     started = time.perf_counter()
     for step in range(run.first_step, config.steps + 1):
-        fake, batch_classes, loss_d, logit_real, logit_fake = _discriminator_steps(run, step)
-        loss_g = _generator_step(run, fake, batch_classes, step)
+        fake, noise, batch_classes, loss_d, logit_real, logit_fake = _discriminator_steps(run, step)
+        loss_g = _generator_step(run, fake, noise, batch_classes, step)
         row = None
         if step % config.log_every == 0 or step == config.steps or step == 1:
             row = log_row(step, loss_d, loss_g, logit_real, logit_fake, run.wasserstein)
