@@ -91,8 +91,9 @@ class TrainConfig:
     label_key: str = "label"
     """FASTA description key whose value is the class (label=VALUE); classes make a conditional GAN."""
     select_on_holdout: bool = True
-    """With --holdout: keep the weights of the log step whose probe batch scores an AATS against
-    the held-out sequences closest to 0.5, rather than the last step's."""
+    """With a hold-out: keep the weights of the log step whose probe batch is hardest to tell from
+    the held-out sequences, both ways (AA_truth and AA_syn nearest 0.5: smallest
+    |AA_truth - 0.5| + |AA_syn - 0.5|), rather than the last step's."""
     precision: str = "fp32"
     """fp32, or bf16: forward passes under bfloat16 autocast (losses and weights stay float32).
     For GPUs with bfloat16 units; CPUs without them run it slower than fp32."""

@@ -61,12 +61,14 @@ class Probe:
         row["distinct_probe"] = distinct / PROBE_SIZE
         late = step >= config.steps // 10
         if self.holdout is not None:
-            row["aats_probe"] = class_mean_aats(
+            row["aats_probe"], row["aa_truth_probe"], row["aa_syn_probe"] = class_mean_aats(
                 self.holdout, self.holdout_labels, probe_bases.cpu().numpy(),
                 None if self.classes is None else self.classes.cpu().numpy(), logits.shape[-1],
                 config.seed,
             )
-            distance = abs(row["aats_probe"] - 0.5)
+            # Both halves of AATS must be near 1/2: their mean alone is fooled by a generator that
+            # is easy to tell apart from one side and not the other (a PWM: AA_truth 1, AA_syn 0.16).
+            distance = abs(row["aa_truth_probe"] - 0.5) + abs(row["aa_syn_probe"] - 0.5)
             if late and np.isfinite(distance) and (best is None or distance < best.distance):
                 best = Selection(distance, step, copy_state(generator), copy_state(discriminator))
         if late and row["distinct_probe"] < COLLAPSE_THRESHOLD and not collapsed_before(history, config.steps):
@@ -84,15 +86,20 @@ def collapsed_before(history: list[dict[str, float]], steps: int) -> bool:
 def class_mean_aats(
     real: np.ndarray, real_classes: np.ndarray | None, generated: np.ndarray, generated_classes: np.ndarray | None,
     n_channels: int, seed: int,
-) -> float:
+) -> tuple[float, float, float]:
+    """(AATS, AA_truth, AA_syn), class by class and averaged when there are classes."""
+    keys = ("aats", "aa_truth", "aa_syn")
     if real_classes is None or generated_classes is None:
-        return adversarial_accuracy(real, generated, n_channels, seed)["aats"]
+        result = adversarial_accuracy(real, generated, n_channels, seed)
+        return tuple(float(result[k]) for k in keys)
     scores = [
-        adversarial_accuracy(real[real_classes == c], generated[generated_classes == c], n_channels, seed)["aats"]
+        adversarial_accuracy(real[real_classes == c], generated[generated_classes == c], n_channels, seed)
         for c in np.unique(real_classes)
         if (real_classes == c).sum() >= 2 and (generated_classes == c).sum() >= 2
     ]
-    return float(np.mean(scores)) if scores else float("nan")
+    if not scores:
+        return (float("nan"),) * 3
+    return tuple(float(np.mean([s[k] for s in scores])) for k in keys)
 
 
 def copy_state(network: torch.nn.Module) -> dict[str, torch.Tensor]:
