@@ -67,8 +67,20 @@ def test_missing_corrupt_or_incomplete_weights_are_refused(run_dir, tmp_path):
 
     weights.write_bytes(original)
     tensors = load_file(str(weights))
-    tensors.pop("discriminator.features.0.bias")
+    assert not any(k.startswith("discriminator.") for k in tensors)  # generation needs the generator only
+    tensors.pop("generator.net.0.bias")
     save_file(tensors, str(weights))
+    with pytest.raises(InputError, match="do not fit the generator"):
+        load_run(path)
+    # A run written when the model file also held the discriminator still loads, strictly.
+    torch.manual_seed(0)
+    generator, discriminator = build_models(SPEC)
+    old = {f"generator.{k}": v for k, v in generator.state_dict().items()}
+    old |= {f"discriminator.{k}": v for k, v in discriminator.state_dict().items()}
+    save_file(old, str(weights))
+    assert load_run(path).discriminator is not None
+    old.pop("discriminator.features.0.bias")
+    save_file(old, str(weights))
     with pytest.raises(InputError, match="do not fit the discriminator"):
         load_run(path)
     weights.unlink()

@@ -154,3 +154,20 @@ def test_an_unexpected_error_is_one_line_with_exit_1(tmp_path, monkeypatch):
     result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "d")])
     assert result.exit_code == 1
     assert "unexpected ZeroDivisionError: boom" in result.output and "Traceback" not in result.output
+
+
+def test_warnings_arrive_while_training_runs_not_after(tiny_cohort, tmp_path):
+    import virtualpatients as api
+
+    config = api.TrainConfig(steps=20, log_every=5, hidden=(32,), noise_dim=8, batch_size=100, device="cpu")
+    steps_seen, heard = [], []
+    api.train(api.read_cohort(tiny_cohort), config, progress=lambda step, row: steps_seen.append(step),
+              warn=lambda message: heard.append((len(steps_seen), message)))
+    assert heard and heard[0][0] == 0 and "batch size 100" in heard[0][1]  # before the first step
+
+    trained = vp("train", str(tiny_cohort), *TRAIN_FLAGS, "--batch-size", "100", cwd=tmp_path)
+    assert trained.returncode == 0
+    lines = trained.stderr.decode().splitlines()
+    warned = next(i for i, line in enumerate(lines) if "batch size 100" in line)
+    assert warned < next(i for i, line in enumerate(lines) if "wrote run to" in line)
+    assert "warning(s) above" in lines[-1]

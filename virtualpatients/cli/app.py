@@ -29,6 +29,23 @@ app = typer.Typer(
 err = Console(stderr=True)
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        sys.stdout.write(f"vp {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """vp: learn a cohort's DNA sequences with a GAN and write new virtual patients as FASTA."""
+
+
 def clean_errors(command):
     """End known failures with one line and their exit code; Ctrl-C with 130; a closed pipe quietly."""
 
@@ -61,6 +78,11 @@ def clean_errors(command):
     return wrapper
 
 
+def _warn_now(message: str) -> None:
+    """A warning while training runs: printed above the progress bar (same console)."""
+    err.print(f"[yellow]warning:[/] {message}", highlight=False)
+
+
 def _warn(messages) -> None:
     for message in messages:
         err.print(f"[yellow]warning:[/] {message}", highlight=False)
@@ -86,7 +108,7 @@ def _train(data, config, settings, labels_from_files, out, force=False, cds=Fals
     run_dir = out or Path("runs") / time.strftime("run-%Y%m%d-%H%M%S")
     run = _training_session(
         run_dir, config.steps, 0, lambda progress, stop: train(
-            cohort, config, run_dir=run_dir, progress=progress, should_stop=stop, force=force
+            cohort, config, run_dir=run_dir, progress=progress, should_stop=stop, force=force, warn=_warn_now
         ),
     )
     _finish_training(run, run_dir)
@@ -121,7 +143,6 @@ def _finish_training(run, run_dir) -> None:
     if not from_environment().is_main:
         raise typer.Exit(0)
     remember_last_run(run_dir)
-    _warn(run.warnings)
     facts = run.metadata
     processes = f" x {facts['processes']} processes" if facts.get("processes", 1) > 1 else ""
     err.print(
@@ -129,6 +150,18 @@ def _finish_training(run, run_dir) -> None:
         f"{facts['device']}{processes}); `vp generate` and `vp evaluate` use it by default here",
         highlight=False,
     )
+    kept = facts.get("selected_step") or facts.get("steps_done")
+    row = next((r for r in reversed(run.history) if r.get("step") == kept), run.history[-1] if run.history else None)
+    from ..gan.monitor import COLLAPSE_THRESHOLD, PROBE_SIZE
+
+    if row is not None and row.get("distinct_probe", 1.0) < COLLAPSE_THRESHOLD:
+        err.print(
+            f"[bold red]poor result:[/] the kept model (step {kept}) is collapsed: "
+            f"{round(row['distinct_probe'] * PROBE_SIZE)} distinct sequences in a probe of {PROBE_SIZE}; "
+            "its output repeats a few sequences (see the warnings above)", highlight=False,
+        )
+    elif run.warnings:
+        err.print(f"{len(run.warnings)} warning(s) above: read them before using this run", highlight=False)
 
 
 @app.command()
@@ -163,7 +196,7 @@ def train(
     recorded = read_run_json(resume)
     total = steps or recorded["config"].get("steps", 0)
     run = _training_session(resume, total, recorded.get("steps_done") or 0, lambda progress, stop: resume_run(
-        resume, data, steps, progress=progress, should_stop=stop))
+        resume, data, steps, progress=progress, should_stop=stop, warn=_warn_now))
     _finish_training(run, resume)
 
 
@@ -388,7 +421,7 @@ def baseline(
 @clean_errors
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for everything the demo writes.")] = Path("vp-demo"),
-    steps: Annotated[int, typer.Option(help="Training steps.")] = 1500,
+    steps: Annotated[Optional[int], typer.Option(help="Training steps; default: the default recipe's.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the simulation and the training.")] = 0,
 ) -> None:
     """End-to-end demo on a built-in simulated cohort: simulate, train, generate, evaluate."""

@@ -9,7 +9,7 @@ import numpy as np
 from rich.console import Console
 
 
-def run_demo(out: Path, steps: int, seed: int, console: Console) -> dict:
+def run_demo(out: Path, steps: int | None, seed: int, console: Console) -> dict:
     from ..data.fasta import read_cohort
     from ..data.sequences import format_fasta
     from ..data.simulate import simulate_cohort
@@ -32,12 +32,8 @@ def run_demo(out: Path, steps: int, seed: int, console: Console) -> dict:
         f"one hotspot variant each) -> {data_path}",
         highlight=False,
     )
-    # The recipe of configs/gan.toml, smaller: hard Gumbel samples, started at the data's base
-    # frequencies, with the minibatch-std feature; the study's soft-output GAN prints the consensus.
-    config = TrainConfig(
-        steps=steps, batch_size=64, hidden=(256, 256), noise_dim=64, seed=seed, device="cpu", output="gumbel",
-        data_bias=True, minibatch_std=True, label_smoothing=0.1, log_every=50,
-    )
+    # The default recipe, as `vp train` uses it: what the demo shows is what a user gets.
+    config = TrainConfig(seed=seed, device="cpu", **({} if steps is None else {"steps": steps}))
     cohort = read_cohort([data_path])
     run_dir = out / "run"
     with training_progress(console, config.steps) as progress:

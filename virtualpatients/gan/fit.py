@@ -50,10 +50,10 @@ class RunWriter:
             target = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.partial-"))
         try:
             save_checkpoint(target, state)
-            generator_state, discriminator_state = state.networks["generator"], state.networks["discriminator"]
+            generator_state = state.networks["generator"]
             if state.best is not None:  # the run's model is the one the hold-out selected so far
-                generator_state, discriminator_state = state.best.generator, state.best.discriminator
-            save_weights(target, generator_state, discriminator_state)
+                generator_state = state.best.generator
+            save_weights(target, generator_state)
             selected = state.best.step if state.best else None
             metadata = {**self.facts, "steps_done": state.step, "selected_step": selected}
             save_metadata(target, state.spec, self.config, state.history, metadata)
@@ -114,6 +114,7 @@ def train(
     progress: Progress | None = None,
     should_stop: StopRequest | None = None,
     force: bool = False,
+    warn: Callable[[str], None] | None = None,
     _resume=None,
 ) -> Run:
     """Train a GAN on `data` (conditional when it carries labels) and return the Run.
@@ -121,7 +122,8 @@ def train(
     holdout (default: config.holdout) keeps a seeded, class-stratified share out of training, as
     the yardstick of a new patient and for checkpoint selection. With run_dir, the run directory
     is written at step 0, every config.checkpoint_every steps and at the end (force: overwrite a
-    run there); without, nothing is written until Run.save.
+    run there); without, nothing is written until Run.save. `warn(message)` hears each warning
+    as it arises (mode collapse, a clamped batch size); all are in Run.warnings at the end.
     """
     from .distributed import from_environment
     from .train import train as train_loop
@@ -149,7 +151,7 @@ def train(
             _columns(data.indices[training_rows], columns), len(data.alphabet), config, progress, training_classes,
             len(names), holdout=_columns(data.indices[held], columns) if config.select_on_holdout and held.size else None,
             holdout_labels=None if class_of is None else class_of[held],
-            on_checkpoint=writer, should_stop=should_stop, resume=_resume,
+            on_checkpoint=writer, should_stop=should_stop, resume=_resume, on_warning=warn,
         )
     except Diverged as error:
         if writer is not None and writer.last_step is not None:
@@ -178,6 +180,7 @@ def resume(
     *,
     progress: Progress | None = None,
     should_stop: StopRequest | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> Run:
     """Continue a run from its checkpoint on the same data (checked by sha256), to `steps` in all."""
     from ..data.fasta import read_cohort
@@ -203,4 +206,5 @@ def resume(
             f"the data differ from what {run_dir} was trained on ({', '.join(map(str, files))}; "
             "compared by sha256): resume needs the same files in the same order"
         )
-    return train(cohort, config, run_dir=run_dir, progress=progress, should_stop=should_stop, _resume=state)
+    return train(cohort, config, run_dir=run_dir, progress=progress, should_stop=should_stop, warn=warn,
+                 _resume=state)

@@ -17,6 +17,20 @@ PROBE_SIZE = 256
 COLLAPSE_THRESHOLD = 0.05
 
 
+class Warnings(list):
+    """The run's warnings; each new one also goes to `announce` at once (the CLI prints it above
+    the progress bar), so a user learns of a problem while training runs, not after."""
+
+    def __init__(self, announce=None, earlier=()):
+        super().__init__(earlier)
+        self.announce = announce
+
+    def append(self, message: str) -> None:
+        super().append(message)
+        if self.announce is not None:
+            self.announce(message)
+
+
 @dataclass
 class Selection:
     """The weights kept by checkpoint selection: the log step whose probe AATS against the
@@ -73,7 +87,10 @@ class Probe:
                 best = Selection(distance, step, copy_state(generator), copy_state(discriminator))
         if late and row["distinct_probe"] < COLLAPSE_THRESHOLD and not collapsed_before(history, config.steps):
             warnings.append(
-                f"mode collapse at step {step}: {distinct} distinct sequences in a probe batch of {PROBE_SIZE}"
+                f"mode collapse at step {step}: {distinct} distinct sequences in a probe batch of {PROBE_SIZE}; "
+                "the generator repeats itself. Remedies: the default recipe (Gumbel outputs, data bias, "
+                "minibatch std) if another was set, configs/wgan-gp.toml, or a hold-out (so a step "
+                "before the collapse is kept)"
             )
         return best
 

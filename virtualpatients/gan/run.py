@@ -25,7 +25,7 @@ class Run:
     """
 
     generator: Generator
-    discriminator: Discriminator
+    discriminator: Discriminator | None  # None when loaded: the model file holds the generator only
     spec: ModelSpec
     config: TrainConfig
     metadata: dict[str, Any]
@@ -75,7 +75,8 @@ class Run:
 
     def to(self, device: str | torch.device) -> Run:
         self.generator.to(device)
-        self.discriminator.to(device)
+        if self.discriminator is not None:
+            self.discriminator.to(device)
         return self
 
     # Generation -------------------------------------------------------------------------------
@@ -150,7 +151,7 @@ class Run:
 
         run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
-        save_weights(run_dir, self.generator.state_dict(), self.discriminator.state_dict())
+        save_weights(run_dir, self.generator.state_dict())
         save_metadata(run_dir, self.spec, self.config, self.history, self.metadata)
         self.path = run_dir
         return run_dir

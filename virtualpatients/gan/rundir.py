@@ -54,9 +54,10 @@ def history_csv(history: list[dict[str, float]]) -> bytes:
     return buffer.getvalue().encode()
 
 
-def save_weights(run_dir: Path, generator_state: dict, discriminator_state: dict) -> None:
+def save_weights(run_dir: Path, generator_state: dict) -> None:
+    """The generator only: it is all that generation needs (the discriminator, needed to go on
+    training, is in checkpoint.safetensors), so a run to share or keep is a fraction of the size."""
     tensors = {f"generator.{k}": v.detach().cpu().contiguous() for k, v in generator_state.items()}
-    tensors |= {f"discriminator.{k}": v.detach().cpu().contiguous() for k, v in discriminator_state.items()}
     weights = save(tensors, metadata={"format": FORMAT, "format_version": str(FORMAT_VERSION)})
     atomic_write_bytes(Path(run_dir) / MODEL_FILE, weights)
 
@@ -140,7 +141,7 @@ def _spec_from(run: dict[str, Any], path: Path) -> ModelSpec:
 
 def read_networks(
     run_dir: Path, device: str | torch.device = "cpu"
-) -> tuple[ModelSpec, TrainConfig, dict[str, Any], Generator, Discriminator]:
+) -> tuple[ModelSpec, TrainConfig, dict[str, Any], Generator, Discriminator | None]:
     """Rebuild both networks from a run directory; every weight must be present and fit exactly."""
     run_dir = Path(run_dir)
     run = _read_run_json(run_dir)
@@ -154,7 +155,10 @@ def read_networks(
     except (SafetensorError, OSError, ValueError) as error:
         raise InputError(f"{weights_path}: not a readable safetensors file ({error})") from None
     generator, discriminator = build_models(spec)
-    for prefix, network in (("generator.", generator), ("discriminator.", discriminator)):
+    # Runs written before the model file held the generator only also carry the discriminator.
+    with_discriminator = any(k.startswith("discriminator.") for k in tensors)
+    networks = [("generator.", generator)] + ([("discriminator.", discriminator)] if with_discriminator else [])
+    for prefix, network in networks:
         state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
         try:
             network.load_state_dict(state, strict=True)
@@ -168,6 +172,8 @@ def read_networks(
     if unexpected:
         raise InputError(f"{weights_path}: unexpected tensors {unexpected[:3]}")
     generator.to(device).eval()
+    if not with_discriminator:
+        return spec, config, run, generator, None
     discriminator.to(device).eval()
     return spec, config, run, generator, discriminator
 

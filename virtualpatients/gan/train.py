@@ -21,7 +21,7 @@ from . import distributed
 from .config import TrainConfig
 from .losses import generator_output, gradient_penalty, gumbel_noise
 from .model import Discriminator, Generator, ModelSpec, build_models
-from .monitor import HISTORY_FIELDS, PROBE_SIZE, Probe, Selection, copy_state, log_row
+from .monitor import HISTORY_FIELDS, PROBE_SIZE, Probe, Selection, Warnings, copy_state, log_row
 from .state import TrainingState
 
 __all__ = ["HISTORY_FIELDS", "LoopResult", "Selection", "select_device", "train"]
@@ -119,6 +119,7 @@ def train(
     on_checkpoint: Callable[[TrainingState], None] | None = None,
     should_stop: Callable[[], str | None] | None = None,
     resume: TrainingState | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> LoopResult:
     """Train on (N, L) channel indices (and class indices 0..n_classes-1 when conditional).
 
@@ -135,15 +136,18 @@ def train(
     Every config.checkpoint_every steps, at the end, and when should_stop() names a reason (a
     signal), on_checkpoint receives the full state (after a check that the losses and weights
     are finite); a stop then raises Interrupted. Training from `resume` continues that state:
-    on the CPU the weights end bit-identical to an uninterrupted run.
+    on the CPU the weights end bit-identical to an uninterrupted run. Each warning goes to
+    on_warning as it arises (rank 0), and into the result.
     """
     topology = distributed.from_environment()
     device = distributed.rank_device(select_device(config.device), topology)
     created_group = distributed.start(topology, device)
     try:
-        run = _set_up(indices, n_channels, config, labels, n_classes, holdout, holdout_labels, topology, device)
+        announce = on_warning if topology.is_main else None
+        run = _set_up(indices, n_channels, config, labels, n_classes, holdout, holdout_labels, topology, device,
+                      Warnings(announce))
         if resume is not None:
-            _restore(run, resume)
+            _restore(run, resume, announce)
         result = _loop(run, on_progress, on_checkpoint, should_stop, fresh=resume is None)
     except BaseException:
         distributed.stop(created_group, finished=False)
@@ -152,7 +156,8 @@ def train(
     return result
 
 
-def _set_up(indices, n_channels, config, labels, n_classes, holdout, holdout_labels, topology, device) -> _Training:
+def _set_up(indices, n_channels, config, labels, n_classes, holdout, holdout_labels, topology, device,
+            warnings: Warnings) -> _Training:
     n_total, length = indices.shape
     if n_total < 2:
         raise InputError(f"need at least 2 sequences to train, found {n_total}")
@@ -166,11 +171,11 @@ def _set_up(indices, n_channels, config, labels, n_classes, holdout, holdout_lab
         _start_at_the_data(generator, indices, n_channels, labels if spec.class_bias else None)
     generator.to(device).train()
     discriminator.to(device).train()
-    warnings = []
     rows = distributed.shard(n_total, topology, config.seed)
     batch_size = config.batch_size
     if batch_size > len(rows):
-        warnings.append(f"batch size {batch_size} is larger than the data set; using {len(rows)}")
+        warnings.append(f"batch size {batch_size} is larger than the data set; using {len(rows)} (set a batch "
+                        "size at most the number of training sequences to silence this)")
         batch_size = len(rows)
     rng = torch.Generator(device=device)
     rng.manual_seed(distributed.rank_seed(config.seed, topology))
@@ -188,7 +193,7 @@ def _set_up(indices, n_channels, config, labels, n_classes, holdout, holdout_lab
     )
 
 
-def _restore(run: _Training, resume: TrainingState) -> None:
+def _restore(run: _Training, resume: TrainingState, announce=None) -> None:
     if resume.world_size != run.topology.world_size:
         raise InputError(
             f"the checkpoint was written by {resume.world_size} process(es); resume with as many, not "
@@ -199,7 +204,7 @@ def _restore(run: _Training, resume: TrainingState) -> None:
     run.opt_g.load_state_dict(resume.optimisers["opt_g"])
     run.opt_d.load_state_dict(resume.optimisers["opt_d"])
     run.rng.set_state(resume.rng_states[run.topology.rank])
-    run.history, run.warnings, run.best = list(resume.history), list(resume.warnings), resume.best
+    run.history, run.warnings, run.best = list(resume.history), Warnings(announce, resume.warnings), resume.best
     run.first_step = resume.step + 1
 
 
