@@ -56,3 +56,28 @@ def test_argmax_is_the_mode_and_sampling_follows_the_softmax(run):
     sampled = np.concatenate([c for c, _ in generate_indices(run, 200, seed=0, sample=True)])
     share = np.bincount(sampled.ravel(), minlength=4) / sampled.size
     np.testing.assert_allclose(share, [0.1, 0.7, 0.1, 0.1], atol=0.01)
+
+
+def test_a_collapsed_or_label_blind_model_is_called_out(tmp_path):
+    import torch
+
+    from virtualpatients.gan.config import TrainConfig
+    from virtualpatients.gan.model import ModelSpec, build_models
+    from virtualpatients.gan.run import Run
+
+    torch.manual_seed(0)
+    spec = ModelSpec(length=20, n_channels=4, noise_dim=4, hidden=(8,), n_classes=2)
+    generator, discriminator = build_models(spec)
+    metadata = {"alphabet": "ATCG", "classes": ["a", "b"], "class_counts": [5, 5], "selected_step": 30}
+    history = [{"step": 30, "distinct_probe": 0.01}, {"step": 40, "distinct_probe": 0.9}]
+    run = Run(generator.eval(), discriminator, spec, TrainConfig(), metadata, history)
+    assert "collapsed" in run.collapse_warning() and "3 distinct" in run.collapse_warning()
+    run.history = [{"step": 30, "distinct_probe": 0.5}]
+    assert run.collapse_warning() is None
+
+    with torch.no_grad():  # the class inputs (the last two columns of the first layer) are ignored
+        generator.net[0].weight[:, -2:] = 0
+    assert "labels not respected" in run.label_warning("a")
+    with torch.no_grad():  # now class `a` drives the hidden layer hard, and so the output
+        generator.net[0].weight[:, -2] = 50.0
+    assert run.label_warning("a") is None

@@ -225,6 +225,7 @@ def generate(
         raise InputError(f"--batch-size {batch_size}: must be at least 1")
     run = Run.load(resolve_run_dir(model), select_device(device))
     class_index(run, label)  # refuse an unknown label before anything is written
+    _warn(message for message in (run.collapse_warning(), label and run.label_warning(label)) if message)
     write_stream(run.generate_fasta(n, seed, label, sample, chunk_size=batch_size), output, force)
     if output is not None:
         err.print(f"wrote {n} sequences to {output}")

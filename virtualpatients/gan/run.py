@@ -101,6 +101,39 @@ class Run:
 
         return generate_fasta(self, n, seed, chunk_size or DEFAULT_CHUNK, sample, label, prefix, extra)
 
+    # What a user should hear before using the output -----------------------------------------
+
+    def collapse_warning(self) -> str | None:
+        """A warning when the kept model was collapsed at its step (the probe batch recorded in
+        the history had under 5% distinct sequences), else None."""
+        from .monitor import COLLAPSE_THRESHOLD, PROBE_SIZE
+
+        kept = self.metadata.get("selected_step") or self.metadata.get("steps_done")
+        rows = [r for r in self.history if r.get("step") == kept] or self.history[-1:]
+        if not rows or rows[-1].get("distinct_probe", 1.0) >= COLLAPSE_THRESHOLD:
+            return None
+        distinct = round(rows[-1]["distinct_probe"] * PROBE_SIZE)
+        return (f"this model is collapsed: at its kept step ({kept}) it made {distinct} distinct sequences in a "
+                f"probe of {PROBE_SIZE}, so its output repeats a few sequences")
+
+    def label_warning(self, label: str, n: int = 256, seed: int = 0, tolerance: float = 0.02) -> str | None:
+        """A warning when generated `label` records cannot be told from another class's: their
+        per-position base frequencies agree within `tolerance` everywhere (a model that ignores
+        its class input), else None."""
+        from ..data.encoding import position_counts
+
+        if not self.classes or label not in self.classes:
+            return None
+        n_channels = len(self.alphabet)
+        profile = lambda name: position_counts(self.generate(n, seed, label=name).indices, n_channels) / n  # noqa: E731
+        own = profile(label)
+        same = [other for other in self.classes if other != label
+                and np.abs(profile(other) - own).max() <= tolerance]
+        if not same:
+            return None
+        return (f"labels not respected: generated {label!r} records do not differ from generated "
+                f"{', '.join(map(repr, same))} records (base frequencies within {tolerance} at every position)")
+
     # The data it was trained on ---------------------------------------------------------------
 
     def _read_data(self) -> SequenceSet:
