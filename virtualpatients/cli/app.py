@@ -78,6 +78,16 @@ def clean_errors(command):
     return wrapper
 
 
+def _print_verdict(summary: dict) -> None:
+    verdict = summary.get("verdict") or {}
+    if verdict.get("reasons"):
+        err.print(f"[bold red]verdict: {verdict['status']}[/]", highlight=False)
+        for reason in verdict["reasons"]:
+            err.print(f"  - {reason}", highlight=False, soft_wrap=True)
+    elif verdict:
+        err.print(f"[bold green]verdict: {verdict['status']}[/]", highlight=False)
+
+
 def _warn_now(message: str) -> None:
     """A warning while training runs: printed above the progress bar (same console)."""
     err.print(f"[yellow]warning:[/] {message}", highlight=False)
@@ -266,6 +276,7 @@ def evaluate(
     evaluation, run, (real_set, held_set) = _evaluation(
         generated, real, holdout, reference, n, model, seed, sample, length_policy, blast, label, baselines
     )
+    _print_verdict(evaluation.summary)
     err.print(evaluation_table(evaluation.summary))
     if utility:
         from ..evaluation.classifier_utility import run_utility
@@ -309,6 +320,7 @@ def report(
     target = out or (run_dir / "report" if run_dir is not None else Path("vp-report"))
     title = f"vp report: {run_dir.name if run_dir is not None else evaluation.summary['generated_source']}"
     written = write_report(target, evaluation.summary, evaluation.arrays, history, title=title)
+    _print_verdict(evaluation.summary)
     err.print(evaluation_table(evaluation.summary))
     if baselines:
         from ..report.tables import comparison_table

@@ -8,6 +8,7 @@ import numpy as np
 from ..data.sequences import SequenceSet
 from .comparison import attach, evaluate_baselines
 from .sets import Evaluation, evaluate_sets, read_set
+from .verdict import verdict
 
 __all__ = ["Evaluation", "evaluate", "evaluate_sets", "read_set"]
 
@@ -35,4 +36,6 @@ def evaluate(
     if baselines:
         results = evaluate_baselines(generated, real, holdout, reference, seed, label=label)
         attach(evaluation.summary, evaluation.arrays, results)
+    # The verdict leads the summary (and so the JSON): the conditions under which the rest misleads.
+    evaluation.summary = {"verdict": verdict(evaluation.summary), **evaluation.summary}
     return evaluation

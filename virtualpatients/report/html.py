@@ -129,6 +129,12 @@ def _html(title: str, summary: dict[str, Any], figures: list[tuple[str, str]]) -
         ("length", "bases long")))
     parts = [f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{e(title)}</title>",
              f"<style>{STYLE}</style></head><body>", f"<h1>{e(title)}</h1>", f"<p>{e(counts)}</p>"]
+    verdict = summary.get("verdict") or {}
+    if verdict.get("reasons"):
+        items = "".join(f"<li>{e(reason)}</li>" for reason in verdict["reasons"])
+        parts.append(f"<div class=\"warning\"><p><b>Verdict: {e(verdict['status'])}</b></p><ul>{items}</ul></div>")
+    elif verdict:
+        parts.append(f"<p><b>Verdict: {e(verdict['status'])}</b></p>")
     warning = lookup(summary, "diversity.warning")
     if warning not in (MISSING, None, ""):
         parts.append(f"<p class=\"warning\">Warning: {e(str(warning))}</p>")

@@ -1,0 +1,40 @@
+"""The verdict on a copying, a collapsed and a good generated set."""
+
+import numpy as np
+
+import virtualpatients as vp
+from virtualpatients.data.simulate import simulate_cohort
+
+
+def cohort(n: int, seed: int) -> vp.SequenceSet:
+    ids, _, sequences = simulate_cohort(n_patients=n, length=120, n_hotspots=30, seed=seed)
+    return vp.SequenceSet.from_strings(sequences, ids=ids)
+
+
+def test_copies_and_collapse_are_called_poor_and_a_fresh_sample_is_not():
+    real = cohort(400, 0)
+    train, held = real.subset(np.arange(0, 400, 2)), real.subset(np.arange(1, 400, 2))
+    one = train.subset(np.zeros(200, dtype=int))  # the same training sequence 200 times
+    collapsed = vp.evaluate(one, train, held)["verdict"]
+    assert collapsed["status"] == "poor"
+    assert any(reason.startswith("collapsed: 1 distinct") for reason in collapsed["reasons"])
+    # New patients of a hotspot cohort are mostly copies of earlier ones too; judged against
+    # held-out real patients, a fresh sample of real patients is not called copying.
+    fresh = vp.evaluate(held.subset(np.arange(100)), train, held.subset(np.arange(100, 200)))["verdict"]
+    assert fresh == {"status": "no problem found", "reasons": [], "better_baselines": []}
+    # All copies while held-out real patients are not: reported as copying.
+    many = cohort(400, 3)
+    copies = vp.evaluate(many.subset(np.arange(200)), many.subset(np.arange(200)), cohort(200, 4))["verdict"]
+    assert any(reason.startswith("copies: 100%") for reason in copies["reasons"])
+
+
+def test_the_verdict_leads_the_summary_and_names_a_better_baseline():
+    real = cohort(400, 0)
+    train, held = real.subset(np.arange(0, 400, 2)), real.subset(np.arange(1, 400, 2))
+    # A generator that mutates every sequence heavily: easy to tell apart, far from 0.5.
+    noisy = train.indices.copy()
+    noisy[:, ::3] = (noisy[:, ::3] + 1) % 4
+    evaluation = vp.evaluate(vp.SequenceSet([f"g{i}" for i in range(200)], noisy), train, held, baselines=True)
+    assert next(iter(evaluation.summary)) == "verdict"
+    assert evaluation["verdict"]["better_baselines"][:1] != []
+    assert any(reason.startswith("a baseline does better") for reason in evaluation["verdict"]["reasons"])
