@@ -38,3 +38,19 @@ def test_the_verdict_leads_the_summary_and_names_a_better_baseline():
     assert next(iter(evaluation.summary)) == "verdict"
     assert evaluation["verdict"]["better_baselines"][:1] != []
     assert any(reason.startswith("a baseline does better") for reason in evaluation["verdict"]["reasons"])
+
+
+def test_the_label_check_tells_a_label_blind_model_from_a_faithful_one():
+    from virtualpatients.data.simulate import simulate_two_classes
+
+    ids, labels, sequences = simulate_two_classes(40, 120, length=80, block=(20, 30), seed=2)
+    real = vp.SequenceSet.from_strings(sequences, labels=labels, ids=ids)
+    faithful = real.subset(np.arange(0, 160, 2))
+    check = vp.evaluate(faithful, real, None)["labels"]
+    assert check["respected"] and min(check["accuracy_generated"].values()) == 1.0
+    # Every `alpha` record generated with the majority's block: the classifier calls them beta.
+    blind = vp.SequenceSet.from_strings([s[:20] + "G" * 10 + s[30:] for s in faithful.strings()],
+                                        labels=faithful.labels)
+    result = vp.evaluate(blind, real, None)
+    assert not result["labels"]["respected"] and result["labels"]["accuracy_generated"]["alpha"] < 0.2
+    assert any(reason.startswith("labels not respected") for reason in result["verdict"]["reasons"])

@@ -8,6 +8,7 @@ import numpy as np
 from ..data.sequences import SequenceSet
 from .comparison import attach, evaluate_baselines
 from .sets import Evaluation, evaluate_sets, read_set
+from .labels import label_check
 from .verdict import verdict
 
 __all__ = ["Evaluation", "evaluate", "evaluate_sets", "read_set"]
@@ -29,10 +30,13 @@ def evaluate(
     of a new patient. With a label, the metrics of that class (the sets keep every class for the
     baselines, which draw class by class); with baselines, each baseline generator fitted on
     `real` is scored the same way under summary["baselines"]."""
+    labels = label_check(generated, real, holdout, seed)  # every class: the check compares them
     compared = (generated, real, holdout)
     if label is not None:
         compared = tuple(None if s is None else s.of_class(label) for s in compared)
     evaluation = evaluate_sets(*compared, reference, blast=blast, threads=threads, seed=seed)
+    if labels is not None:
+        evaluation.summary["labels"] = labels
     if baselines:
         results = evaluate_baselines(generated, real, holdout, reference, seed, label=label)
         attach(evaluation.summary, evaluation.arrays, results)

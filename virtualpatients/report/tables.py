@@ -73,6 +73,10 @@ def evaluation_table(report: dict[str, Any]) -> Table:
             format_value(validity["valid_fraction_generated"], "%"),
             format_value(validity["valid_fraction_real"], "%"),
         )
+    if labels := report.get("labels"):
+        for name, accuracy in labels["accuracy_generated"].items():
+            table.add_row(f"class {name}: recognised by a real-data classifier", format_value(accuracy, "%"),
+                          format_value(labels["accuracy_real"], "%"))
     if (linked := report.get("linkage")) and linked.get("r") is not None:
         table.add_row(f"linkage: r of r^2 over {linked['pairs']} pairs", format_value(linked["r"], "f", 3), "")
         table.add_row("linkage: mean r^2", format_value(linked["r2_mean_generated"], "f", 3),
