@@ -47,3 +47,13 @@ def test_base_frequency_title_shows_r_only_when_the_summary_has_a_number():
     for summary in ({}, {"fidelity": None}, {"fidelity": {"base_frequency_r": None}},
                     {"fidelity": {"base_frequency_r": float("nan")}}):
         assert "Pearson" not in title(summary)
+
+
+def test_captions_describe_this_run():
+    from virtualpatients.report.plots import _discriminator_caption
+
+    history = [{"step": 1, "d_real": 0.9, "d_fake": 0.1}, {"step": 2, "d_real": 0.52, "d_fake": 0.49}]
+    good = _discriminator_caption({"verdict": {"reasons": []}}, history)
+    assert "D(real) = 0.52 and D(fake) = 0.49" in good and "cannot tell them apart" in good
+    collapsed = _discriminator_caption({"verdict": {"reasons": ["collapsed: 1 distinct of 100"]}}, history)
+    assert "do not mean success" in collapsed and "cannot tell" not in collapsed

@@ -101,6 +101,21 @@ def _plot_variants(plt: Any, arrays: dict[str, np.ndarray]) -> Any:
     return fig
 
 
+def _discriminator_caption(summary: dict[str, Any], history: list[dict[str, float]]) -> str:
+    """What the discriminator curves show for this run, not what success would look like."""
+    rows = [row for row in history if "d_real" in row and "d_fake" in row]
+    if not rows:
+        return "Mean discriminator output on real and on generated batches."
+    last = rows[-1]
+    text = (f"Mean discriminator output on real and on generated batches; at the last step D(real) = "
+            f"{last['d_real']:.2f} and D(fake) = {last['d_fake']:.2f}.")
+    if (summary.get("verdict") or {}).get("reasons"):
+        text += " Outputs near 1/2 do not mean success here: see the verdict."
+    elif abs(last["d_real"] - 0.5) < 0.1 and abs(last["d_fake"] - 0.5) < 0.1:
+        text += " Both near 1/2: the discriminator cannot tell them apart."
+    return text
+
+
 def _plot_linkage(plt: Any, summary: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
     """Mean r^2 of variant pairs by distance (binned), real against generated: linkage decays with
     distance in real data; a generator of independent positions shows a flat line near 0."""
@@ -172,8 +187,7 @@ def figures(
     critic = any("wasserstein" in row for row in history)  # WGAN scores are not probabilities
     plots: list[tuple[str, str, Callable[[], Any]]] = [
         ("discriminator.png", "Mean critic scores and their difference, the Wasserstein estimate (WGAN-GP)."
-         if critic else "Mean discriminator output on real and on generated batches; both approach 1/2 when "
-         "the generator succeeds.", lambda: _plot_history(
+         if critic else _discriminator_caption(summary, history), lambda: _plot_history(
              plt, history, {"d_real": "critic(real)", "d_fake": "critic(generated)", "wasserstein": "Wasserstein "
                             "estimate"}, "critic score", "Critic (WGAN-GP)", None) if critic else _plot_history(
              plt, history, {"d_real": "D(real)", "d_fake": "D(fake)"}, "mean D output", "Discriminator output",
@@ -190,7 +204,9 @@ def figures(
                                                    "real → nearest other real": "nearest_identity_real"},
                                           "nearest_identity_generated"), 100, False,
              "identity to the nearest real sequence (%)", "Nearest-neighbour identity")),
-        ("dcr.png", "Distance to the closest training record: generated beside unseen holdout records.",
+        ("dcr.png", "Distance to the closest training record: generated beside unseen held-out records."
+         if "dcr_holdout" in arrays else "Distance of each generated sequence to the closest training record "
+         "(this run has no held-out records to compare with).",
          lambda: _plot_bars(plt, arrays, _with_baselines(
                             arrays, {"generated": "dcr_generated", "holdout (real, unseen)": "dcr_holdout"},
                             "dcr_generated"), 1, True, "distance to the closest training record (differences)",
