@@ -19,6 +19,7 @@ from rich.console import Console
 
 from . import options as o
 from ..errors import InputError, VPError
+from .session import print_verdict
 
 app = typer.Typer(
     add_completion=False,
@@ -76,16 +77,6 @@ def clean_errors(command):
             raise typer.Exit(1) from None
 
     return wrapper
-
-
-def _print_verdict(summary: dict) -> None:
-    verdict = summary.get("verdict") or {}
-    if verdict.get("reasons"):
-        err.print(f"[bold red]verdict: {verdict['status']}[/]", highlight=False)
-        for reason in verdict["reasons"]:
-            err.print(f"  - {reason}", highlight=False, soft_wrap=True)
-    elif verdict:
-        err.print(f"[bold green]verdict: {verdict['status']}[/]", highlight=False)
 
 
 def _warn_now(message: str) -> None:
@@ -276,7 +267,7 @@ def evaluate(
     evaluation, run, (real_set, held_set) = _evaluation(
         generated, real, holdout, reference, n, model, seed, sample, length_policy, blast, label, baselines
     )
-    _print_verdict(evaluation.summary)
+    print_verdict(err, evaluation.summary)
     err.print(evaluation_table(evaluation.summary))
     if utility:
         from ..evaluation.classifier_utility import run_utility
@@ -320,7 +311,7 @@ def report(
     target = out or (run_dir / "report" if run_dir is not None else Path("vp-report"))
     title = f"vp report: {run_dir.name if run_dir is not None else evaluation.summary['generated_source']}"
     written = write_report(target, evaluation.summary, evaluation.arrays, history, title=title)
-    _print_verdict(evaluation.summary)
+    print_verdict(err, evaluation.summary)
     err.print(evaluation_table(evaluation.summary))
     if baselines:
         from ..report.tables import comparison_table

@@ -14,11 +14,11 @@ def run_demo(out: Path, steps: int | None, seed: int, console: Console) -> dict:
     from ..data.sequences import format_fasta
     from ..data.simulate import simulate_cohort
     from ..evaluation.blast import blast_available
-    from ..evaluation.evaluate import evaluate_sets, read_set
+    from ..evaluation.evaluate import evaluate, read_set
     from ..gan.config import TrainConfig
     from ..gan.fit import train
     from ..report.tables import evaluation_table
-    from .session import training_progress, write_stream
+    from .session import print_verdict, training_progress, write_stream
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -41,10 +41,11 @@ def run_demo(out: Path, steps: int | None, seed: int, console: Console) -> dict:
     generated_path = out / "generated.fasta"
     write_stream(run.generate_fasta(200, seed), generated_path, force=True)
     use_blast = blast_available()
-    evaluation = evaluate_sets(read_set(generated_path), cohort.named(str(data_path)), blast=use_blast)
+    evaluation = evaluate(read_set(generated_path), cohort.named(str(data_path)), blast=use_blast)
     report = evaluation.summary
     report_path = out / "evaluation.json"
     report_path.write_text(json.dumps(report, indent=2) + "\n")
+    print_verdict(console, report)
     console.print(evaluation_table(report))
     if not use_blast:
         console.print("[yellow]BLAST+ not found: skipped the BLAST comparison (apt-get install ncbi-blast+)[/]")

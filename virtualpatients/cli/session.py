@@ -93,3 +93,14 @@ def write_stream(chunks: Iterable[bytes], output: Path | None, force: bool = Fal
     with atomic_writer(output) as stream:
         for chunk in chunks:
             stream.write(chunk)
+
+
+def print_verdict(console: Console, summary: dict) -> None:
+    """The verdict first: the conditions under which the numbers below mislead."""
+    verdict = summary.get("verdict") or {}
+    if verdict.get("reasons"):
+        console.print(f"[bold red]verdict: {verdict['status']}[/]", highlight=False)
+        for reason in verdict["reasons"]:
+            console.print(f"  - {reason}", highlight=False, soft_wrap=True)
+    elif verdict:
+        console.print(f"[bold green]verdict: {verdict['status']}[/]", highlight=False)
