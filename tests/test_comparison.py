@@ -105,3 +105,18 @@ def test_evaluation_does_not_import_report():
             "print(sorted(m for m in sys.modules if m.startswith('virtualpatients.report')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_the_comparison_table_fits_100_columns():
+    import io
+
+    from rich.console import Console
+
+    from virtualpatients.report.tables import comparison_table
+
+    summary = {"distinct": 5, "privacy": {"aats_train": 0.61}, "baselines": {
+        kind: {"distinct": 4, "privacy": {"aats_train": 0.6}} for kind in ("independent", "markov", "resample-mutate", "copy")}}
+    out = io.StringIO()
+    Console(file=out, width=100).print(comparison_table(summary))
+    lines = out.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 100 and "PWM" in lines[2] and "resample" in lines[2]

@@ -27,7 +27,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="vp: learn a cohort's DNA sequences with a GAN and write new virtual patients as FASTA.",
 )
-err = Console(stderr=True)
+# Logs and pipes get 100 columns (rich's default is 80): the tables are laid out for that width.
+err = Console(stderr=True, width=None if sys.stderr.isatty() or os.environ.get("COLUMNS") else 100)
 
 
 def _show_version(value: bool) -> None:

@@ -182,13 +182,18 @@ def comparison_rows(summaries: dict[str, dict[str, Any]]) -> list[tuple[str, str
     return rows
 
 
+SHORT_NAMES = {"independent": "PWM", "resample-mutate": "resample"}
+
+
 def comparison_table(summary: dict[str, Any]) -> Table:
     """The GAN and each baseline generator side by side, with the real reference."""
     summaries = {"GAN": summary, **summary.get("baselines", {})}
-    table = Table(title="GAN vs baselines (fitted on the same training split, equal numbers)", header_style="bold")
+    table = Table(title="GAN vs baselines (fitted on the same training split, equal numbers)", header_style="bold",
+                  caption="PWM: independent positions; resample: resample-mutate")
     table.add_column("metric")
     for name in summaries:
-        table.add_column(name, justify="right")
+        # Short headers leave the metric names room: the table fits 80-100 columns.
+        table.add_column(SHORT_NAMES.get(name, name), justify="right")
     table.add_column("real", justify="right")
     for section, metric, values, real in comparison_rows(summaries):
         table.add_row(f"{section}: {metric}", *values, real)
