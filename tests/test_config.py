@@ -76,3 +76,12 @@ def test_every_field_has_a_docstring_that_becomes_its_flag_help():
     docs = field_docs()
     assert set(docs) == set(TrainConfig().to_dict())
     assert all(len(text) > 10 for text in docs.values())
+
+
+def test_a_config_saved_before_the_new_settings_keeps_the_old_behaviour():
+    from virtualpatients.gan.config import SAVED_BEFORE
+
+    saved = {k: v for k, v in TrainConfig().to_dict().items() if k not in SAVED_BEFORE}
+    old = config_from_dict(saved)
+    assert (old.class_bias, old.varying_only, old.selection, old.novel_bases) == (False, False, "mean", 1e9)
+    assert config_from_dict(TrainConfig().to_dict()) == TrainConfig()  # today's runs keep today's values

@@ -65,6 +65,11 @@ class TrainConfig:
     per-position base frequencies (and the last layer's weights shrunk), so it begins by drawing
     each position independently from the cohort, and training only has to learn the dependencies
     between positions (which variants occur together, how many per patient)."""
+    novel_bases: float = 0.05
+    """Data-bias smoothing: the expected number of bases per sequence, drawn from the starting
+    frequencies, that the data never show at their position (a pseudo-count sized for it, capped
+    at add-half; a large value gives add-half, the rule before 2026-11-26, about one such base per
+    TP53 sequence)."""
     varying_only: bool = True
     """Train on the positions that vary in the training data only; the others always carry the
     base every training sequence has there, and generation writes it back. The networks get
@@ -94,6 +99,10 @@ class TrainConfig:
     """With a hold-out: keep the weights of the log step whose probe batch is hardest to tell from
     the held-out sequences, both ways (AA_truth and AA_syn nearest 0.5: smallest
     |AA_truth - 0.5| + |AA_syn - 0.5|), rather than the last step's."""
+    selection: str = "both"
+    """How the hold-out picks the kept step: "both" (AA_truth and AA_syn each near 1/2: smallest
+    |AA_truth - 0.5| + |AA_syn - 0.5|) or "mean" (AATS, their mean, near 1/2, which a generator
+    easy to tell apart from one side only can fool; the rule before 2026-11-26)."""
     precision: str = "fp32"
     """fp32, or bf16: forward passes under bfloat16 autocast (losses and weights stay float32).
     For GPUs with bfloat16 units; CPUs without them run it slower than fp32."""
@@ -185,6 +194,8 @@ def _validate(config: TrainConfig) -> TrainConfig:
         problems.append("temperature must be positive and finite")
     if not 0 <= config.label_smoothing < 0.5:
         problems.append("label_smoothing must be at least 0 and below 0.5")
+    if not 0 < config.novel_bases < float("inf"):
+        problems.append("novel_bases must be positive and finite")
     if not 0 <= config.diversity_weight < float("inf"):
         problems.append("diversity_weight must not be negative")
     if not (0 <= config.instance_noise < float("inf") and 0 <= config.gp_weight < float("inf")):
@@ -197,6 +208,8 @@ def _validate(config: TrainConfig) -> TrainConfig:
         problems.append("leaky_slope must be at least 0 and below 1")
     if not 0 <= config.seed < 2**63:
         problems.append("seed must be between 0 and 2^63 - 1")
+    if config.selection not in ("both", "mean"):
+        problems.append("selection must be both or mean")
     if config.precision not in PRECISIONS:
         problems.append(f"precision must be one of {', '.join(PRECISIONS)}")
     if config.device not in _DEVICES:
@@ -240,4 +253,4 @@ def config_from_dict(data: dict[str, Any]) -> TrainConfig:
 
 # Keys added after runs were first saved, with the value that reproduces the older behaviour where
 # it differs from today's default.
-SAVED_BEFORE: dict[str, Any] = {"class_bias": False, "varying_only": False}
+SAVED_BEFORE: dict[str, Any] = {"class_bias": False, "varying_only": False, "selection": "mean", "novel_bases": 1e9}

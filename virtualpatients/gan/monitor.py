@@ -82,7 +82,8 @@ class Probe:
             )
             # Both halves of AATS must be near 1/2: their mean alone is fooled by a generator that
             # is easy to tell apart from one side and not the other (a PWM: AA_truth 1, AA_syn 0.16).
-            distance = abs(row["aa_truth_probe"] - 0.5) + abs(row["aa_syn_probe"] - 0.5)
+            distance = abs(row["aa_truth_probe"] - 0.5) + abs(row["aa_syn_probe"] - 0.5) \
+                if config.selection == "both" else abs(row["aats_probe"] - 0.5)
             if late and np.isfinite(distance) and (best is None or distance < best.distance):
                 best = Selection(distance, step, copy_state(generator), copy_state(discriminator))
         if late and row["distinct_probe"] < COLLAPSE_THRESHOLD and not collapsed_before(history, config.steps):

@@ -168,7 +168,7 @@ def _set_up(indices, n_channels, config, labels, n_classes, holdout, holdout_lab
     )
     generator, discriminator = build_models(spec)
     if config.data_bias:
-        _start_at_the_data(generator, indices, n_channels, labels if spec.class_bias else None)
+        _start_at_the_data(generator, indices, n_channels, labels if spec.class_bias else None, config.novel_bases)
     generator.to(device).train()
     discriminator.to(device).train()
     rows = distributed.shard(n_total, topology, config.seed)
@@ -331,27 +331,22 @@ def _all_finite(losses, generator, discriminator, topology) -> bool:
     return not distributed.any_rank(not finite) if topology.distributed else finite
 
 
-# Expected number of bases per generated sequence, at the start of training, that the data never
-# show at their position: small, so the generator starts near the data's variants rather than
-# sprinkling new ones everywhere (add-half smoothing gave about one per TP53 sequence).
-NOVEL_BASES_PER_SEQUENCE = 0.05
-
-
-def _log_frequencies(rows: np.ndarray, n_channels: int) -> np.ndarray:
+def _log_frequencies(rows: np.ndarray, n_channels: int, novel_bases: float) -> np.ndarray:
     """Log base frequencies per position, smoothed so that no base is impossible: a pseudo-count
-    small enough that a sequence drawn from them carries about NOVEL_BASES_PER_SEQUENCE unseen
-    bases (capped at add-half for tiny sets)."""
+    small enough that a sequence drawn from them carries about `novel_bases` bases never seen at
+    their position (capped at add-half), so the generator starts near the data's variants rather
+    than sprinkling new ones everywhere (add-half gave about one per TP53 sequence)."""
     length = rows.shape[1]
-    pseudo = min(0.5, NOVEL_BASES_PER_SEQUENCE * len(rows) / (max(n_channels - 1, 1) * length))
+    pseudo = min(0.5, novel_bases * len(rows) / (max(n_channels - 1, 1) * length))
     counts = position_counts(rows, n_channels) + pseudo
     return np.log(counts / counts.sum(axis=1, keepdims=True)).astype(np.float32).ravel()
 
 
 def _start_at_the_data(generator: Generator, indices: np.ndarray, n_channels: int,
-                       labels: np.ndarray | None = None) -> None:
+                       labels: np.ndarray | None = None, novel_bases: float = 0.05) -> None:
     """Output bias = log base frequencies per position (the last layer's weights shrunk, so the
     noise only nudges it); with labels, each class's bias moves that to the class's own frequencies."""
-    pooled = _log_frequencies(indices, n_channels)
+    pooled = _log_frequencies(indices, n_channels, novel_bases)
     last = generator.net[-1]
     with torch.no_grad():
         last.bias.copy_(torch.from_numpy(pooled))
@@ -360,4 +355,4 @@ def _start_at_the_data(generator: Generator, indices: np.ndarray, n_channels: in
             for label in range(generator.class_bias.shape[0]):
                 rows = indices[labels == label]
                 if len(rows):
-                    generator.class_bias[label].copy_(torch.from_numpy(_log_frequencies(rows, n_channels) - pooled))
+                    generator.class_bias[label].copy_(torch.from_numpy(_log_frequencies(rows, n_channels, novel_bases) - pooled))
