@@ -7,8 +7,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.sequences import SequenceSet
-
 
 def evaluation_inputs(
     generated: Path | None,
@@ -52,5 +50,3 @@ def read_reference(path: Path | None) -> np.ndarray | None:
 
     return read_cohort([path], min_records=1).indices[0]
 
-
-__all__ = ["SequenceSet", "evaluation_inputs", "read_reference"]
