@@ -87,7 +87,7 @@ def _warn_now(message: str) -> None:
 
 def _warn(messages) -> None:
     for message in messages:
-        err.print(f"[yellow]warning:[/] {message}", highlight=False)
+        _warn_now(message)
 
 
 def _train(data, config, settings, labels_from_files, out, force=False, cds=False):
@@ -152,16 +152,8 @@ def _finish_training(run, run_dir) -> None:
         f"{facts['device']}{processes}); `vp generate` and `vp evaluate` use it by default here",
         highlight=False,
     )
-    kept = facts.get("selected_step") or facts.get("steps_done")
-    row = next((r for r in reversed(run.history) if r.get("step") == kept), run.history[-1] if run.history else None)
-    from ..gan.monitor import COLLAPSE_THRESHOLD, PROBE_SIZE
-
-    if row is not None and row.get("distinct_probe", 1.0) < COLLAPSE_THRESHOLD:
-        err.print(
-            f"[bold red]poor result:[/] the kept model (step {kept}) is collapsed: "
-            f"{round(row['distinct_probe'] * PROBE_SIZE)} distinct sequences in a probe of {PROBE_SIZE}; "
-            "its output repeats a few sequences (see the warnings above)", highlight=False,
-        )
+    if collapsed := run.collapse_warning():
+        err.print(f"[bold red]poor result:[/] {collapsed} (see the warnings above)", highlight=False)
     elif run.warnings:
         err.print(f"{len(run.warnings)} warning(s) above: read them before using this run", highlight=False)
 

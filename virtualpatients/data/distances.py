@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .encoding import one_hot
+from .encoding import flat_one_hot
 
 ROW_CHUNK = 2048
 
@@ -26,17 +26,13 @@ def unique_rows(indices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return rows[first], inverse.ravel(), counts
 
 
-def _flat_one_hot(indices: np.ndarray, n_channels: int) -> np.ndarray:
-    return one_hot(indices, n_channels).reshape(len(indices), -1)
-
-
 def match_blocks(
     queries: np.ndarray, references: np.ndarray, n_channels: int, chunk: int = ROW_CHUNK
 ) -> Iterator[tuple[int, np.ndarray]]:
     """Yield (first query row, block of equal-position counts against every reference)."""
-    reference_matrix = _flat_one_hot(references, n_channels).T.copy()
+    reference_matrix = flat_one_hot(references, n_channels).T.copy()
     for start in range(0, len(queries), chunk):
-        yield start, _flat_one_hot(queries[start : start + chunk], n_channels) @ reference_matrix
+        yield start, flat_one_hot(queries[start : start + chunk], n_channels) @ reference_matrix
 
 
 def nearest_matches(

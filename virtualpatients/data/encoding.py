@@ -61,6 +61,12 @@ def one_hot(indices: np.ndarray, n_channels: int = 4) -> np.ndarray:
     return np.eye(n_channels, dtype=np.float32)[indices]
 
 
+def flat_one_hot(indices: np.ndarray, n_channels: int = 4) -> np.ndarray:
+    """(N, L) indices -> (N, L*C) float32 rows: the flattened one-hot the networks, the distance
+    products and the classifiers all use."""
+    return one_hot(indices, n_channels).reshape(len(indices), -1)
+
+
 def position_counts(indices: np.ndarray, n_channels: int = 4) -> np.ndarray:
     """(N, L) indices -> (L, C) how many sequences carry each symbol at each position."""
     return np.stack([(indices == c).sum(axis=0) for c in range(n_channels)], axis=1)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data.encoding import one_hot
+from ..data.encoding import flat_one_hot
 
 Generate = Callable[[str, int, int], np.ndarray]  # (label, n, seed) -> (n, L) indices
 SETTINGS = {
@@ -23,10 +23,6 @@ SETTINGS = {
     "d_smote": "(d) SMOTE",
     "e_generated_only": "(e) generated only",
 }
-
-
-def _features(indices: np.ndarray, n_channels: int) -> np.ndarray:
-    return one_hot(indices, n_channels).reshape(len(indices), -1)
 
 
 def smote(features: np.ndarray, n_new: int, rng: np.random.Generator, k: int = 5) -> np.ndarray:
@@ -71,7 +67,7 @@ def utility(
     y_train, y_test = np.asarray(train_labels), np.asarray(test_labels)
     classes, counts = np.unique(y_train, return_counts=True)
     minority, majority_count = str(classes[counts.argmin()]), int(counts.max())
-    x_train, x_test = _features(train_indices, n_channels), _features(test_indices, n_channels)
+    x_train, x_test = flat_one_hot(train_indices, n_channels), flat_one_hot(test_indices, n_channels)
     # Positions that never vary in training carry no signal; dropping them speeds every fit.
     informative = x_train.std(axis=0) > 0
     x_train, x_test = x_train[:, informative], x_test[:, informative]
@@ -86,11 +82,11 @@ def utility(
             own = x_train[y_train == label]
             missing = majority_count - int(count)
             if missing:
-                extra_x.append(_features(generate(label, missing, 1000 * seed + 1), n_channels)[:, informative])
+                extra_x.append(flat_one_hot(generate(label, missing, 1000 * seed + 1), n_channels)[:, informative])
                 over_x.append(own[rng.integers(0, len(own), missing)])
                 smote_x.append(smote(own, missing, rng))
                 extra_y += [label] * missing
-            synth_x.append(_features(generate(label, int(count), 1000 * seed + 2), n_channels)[:, informative])
+            synth_x.append(flat_one_hot(generate(label, int(count), 1000 * seed + 2), n_channels)[:, informative])
             synth_y += [label] * int(count)
         # (b), (c) and (d) add the same number of records of the same classes; only their source differs.
         sets = {

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data.encoding import one_hot
+from ..data.encoding import flat_one_hot
 from ..data.sequences import SequenceSet
 
 MARGIN = 0.2  # a class whose generated records are classified this much worse than real ones is not respected
@@ -23,20 +23,19 @@ def label_check(generated: SequenceSet, real: SequenceSet, holdout: SequenceSet 
     from sklearn.model_selection import cross_val_predict
 
     n_channels = len(real.alphabet)
-    features = lambda rows: one_hot(rows, n_channels).reshape(len(rows), -1)  # noqa: E731
-    x_real, y_real = features(real.indices), np.asarray(real.labels)
+    x_real, y_real = flat_one_hot(real.indices, n_channels), np.asarray(real.labels)
     informative = x_real.std(axis=0) > 0
     x_real = x_real[:, informative]
     model = LogisticRegression(max_iter=1000, random_state=seed)
     if holdout is not None and holdout.labels is not None:
         model.fit(x_real, y_real)
-        real_accuracy = float((model.predict(features(holdout.indices)[:, informative]) == np.asarray(holdout.labels)).mean())
+        real_accuracy = float((model.predict(flat_one_hot(holdout.indices, n_channels)[:, informative]) == np.asarray(holdout.labels)).mean())
     else:
         predicted = cross_val_predict(model, x_real, y_real, cv=3)
         real_accuracy = float((predicted == y_real).mean())
         model.fit(x_real, y_real)
     y_generated = np.asarray(generated.labels)
-    predicted = model.predict(features(generated.indices)[:, informative])
+    predicted = model.predict(flat_one_hot(generated.indices, n_channels)[:, informative])
     by_label = {str(label): float((predicted[y_generated == label] == label).mean())
                 for label in sorted(set(generated.labels))}
     poor = sorted(label for label, accuracy in by_label.items() if accuracy < real_accuracy - MARGIN)

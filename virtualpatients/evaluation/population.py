@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data.encoding import one_hot
+from ..data.encoding import flat_one_hot
 
 MIN_VARIANT_FREQUENCY = 0.01
 MAX_LINKED_POSITIONS = 1000  # the most variable positions; bounds the r^2 matrices at 10^6 pairs
@@ -73,7 +73,7 @@ def population_structure(
         return summary, {}
 
     def flat(rows: np.ndarray) -> np.ndarray:
-        return one_hot(rows[:, varying], n_channels).reshape(len(rows), -1)
+        return flat_one_hot(rows[:, varying], n_channels)
 
     x_fit = flat(fit_rows)
     mean = x_fit.mean(axis=0)

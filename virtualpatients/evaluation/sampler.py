@@ -10,7 +10,7 @@ from imblearn.over_sampling.base import BaseOverSampler
 from imblearn.utils import check_target_type
 from sklearn.utils import check_array
 
-from ..data.encoding import BASES, one_hot
+from ..data.encoding import BASES, flat_one_hot
 from ..data.sequences import SequenceSet
 from ..errors import InputError
 from ..gan.config import TrainConfig
@@ -95,4 +95,4 @@ def _indices_from_one_hot(X: np.ndarray) -> np.ndarray:
 def _as_input(indices: np.ndarray, strings: bool) -> np.ndarray:
     if strings:
         return np.asarray(SequenceSet([""] * len(indices), indices).strings())
-    return one_hot(indices, len(BASES)).reshape(len(indices), -1)
+    return flat_one_hot(indices, len(BASES))

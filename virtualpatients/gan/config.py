@@ -177,6 +177,26 @@ def field_docs() -> dict[str, str]:
     return docs
 
 
+def default_toml(header: str) -> str:
+    """configs/default.toml: every key with its default, under its docstring (wrapped at 96)."""
+    import textwrap
+
+    def value(item: Any) -> str:
+        if isinstance(item, bool):
+            return "true" if item else "false"
+        if isinstance(item, str):
+            return f'"{item}"'
+        if isinstance(item, list):
+            return "[" + ", ".join(map(str, item)) + "]"
+        return repr(item)
+
+    lines = [header.rstrip(), "", "[train]"]
+    for key, default in TrainConfig().to_dict().items():
+        lines += ["# " + line for line in textwrap.wrap(field_docs()[key], 96)]
+        lines.append(f"{key} = {value(default)}")
+    return "\n".join(lines) + "\n"
+
+
 def _validate(config: TrainConfig) -> TrainConfig:
     problems = []
     for name in ("steps", "batch_size", "noise_dim", "log_every", "critic_steps", "checkpoint_every"):

@@ -20,7 +20,7 @@ from ..data.sequences import SequenceSet
 from ..data.splits import class_indices, holdout_split
 from ..errors import Diverged, InputError
 from .config import TrainConfig, config_from_dict
-from .run import Run
+from .run import Run, read_training_data
 
 Progress = Callable[[int, "dict[str, float] | None"], None]
 """Called after every step with the step number and, at log steps, the history row."""
@@ -183,7 +183,6 @@ def resume(
     warn: Callable[[str], None] | None = None,
 ) -> Run:
     """Continue a run from its checkpoint on the same data (checked by sha256), to `steps` in all."""
-    from ..data.fasta import read_cohort
     from .rundir import read_run_json
     from .state import load_checkpoint
 
@@ -199,8 +198,7 @@ def resume(
         raise InputError(f"{run_dir} has finished its {config.steps} steps; give more steps (> {state.step}) to train on")
     recorded = recorded_run.get("training_files") or []
     files = list(data) if data else [Path(source["path"]) for source in recorded]
-    cohort = read_cohort(files, config.length_policy, label_key=config.label_key,
-                         labels_from_files=bool(recorded_run.get("labels_from_files")), cds=bool(recorded_run.get("cds")))
+    cohort = read_training_data(recorded_run, config, files)
     if [s.sha256 for s in cohort.sources] != [source.get("sha256") for source in recorded]:
         raise InputError(
             f"the data differ from what {run_dir} was trained on ({', '.join(map(str, files))}; "

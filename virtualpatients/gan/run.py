@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,15 +56,21 @@ class Run:
     def expand(self, compact: np.ndarray) -> np.ndarray:
         """(N, modelled positions) indices -> (N, length): the positions that never varied in
         training get the base they always had there."""
+        if self._template is None:
+            return compact
+        template, positions = self._template
+        full = np.repeat(template[None, :], len(compact), axis=0)
+        full[:, positions] = compact
+        return full
+
+    @functools.cached_property
+    def _template(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(template as channel indices, modelled positions), decoded once for every chunk."""
         columns = self.metadata.get("columns")
         if not columns:
-            return compact
-        template = np.frombuffer(columns["template"].encode("ascii"), np.uint8)
-        lookup = np.full(256, 255, np.uint8)
-        lookup[np.frombuffer(self.alphabet.encode("ascii"), np.uint8)] = np.arange(len(self.alphabet), dtype=np.uint8)
-        full = np.repeat(lookup[template][None, :], len(compact), axis=0)
-        full[:, np.asarray(columns["positions"], dtype=np.int64)] = compact
-        return full
+            return None
+        template = np.array([self.alphabet.index(base) for base in columns["template"]], dtype=np.uint8)
+        return template, np.asarray(columns["positions"], dtype=np.int64)
 
     @property
     def name(self) -> str:
@@ -140,15 +147,10 @@ class Run:
         """The training files as the run read them (checked by sha256), unless held in memory."""
         if self.data is not None:
             return self.data
-        from ..data.fasta import read_cohort
-
         files = self.metadata.get("training_files") or []
         if not files:
             raise InputError(f"{self.name}: the run records no training files")
-        self.data = read_cohort(
-            [Path(f["path"]) for f in files], self.config.length_policy, label_key=self.config.label_key,
-            labels_from_files=bool(self.metadata.get("labels_from_files")), cds=bool(self.metadata.get("cds")),
-        )
+        self.data = read_training_data(self.metadata, self.config)
         changed = [s.path for s, f in zip(self.data.sources, files) if s.sha256 != f.get("sha256")]
         if changed:
             self.warnings.append(f"{', '.join(changed)} changed since training (sha256 differs)")
@@ -196,6 +198,15 @@ class Run:
 
         spec, config, metadata, generator, discriminator = read_networks(Path(run_dir), device)
         return cls(generator, discriminator, spec, config, metadata, read_history(Path(run_dir)), Path(run_dir))
+
+
+def read_training_data(metadata: dict[str, Any], config: TrainConfig, files: list[Path] | None = None) -> SequenceSet:
+    """The run's training files (or `files`), read with the options the run read them with."""
+    from ..data.fasta import read_cohort
+
+    files = files or [Path(source["path"]) for source in metadata.get("training_files") or []]
+    return read_cohort(files, config.length_policy, label_key=config.label_key,
+                       labels_from_files=bool(metadata.get("labels_from_files")), cds=bool(metadata.get("cds")))
 
 
 def load_run(run_dir: Path | str, device: str | torch.device = "cpu") -> Run:
