@@ -149,11 +149,24 @@ def train(
         if resume is not None:
             _restore(run, resume, announce)
         result = _loop(run, on_progress, on_checkpoint, should_stop, fresh=resume is None)
+        if topology.distributed:
+            # DDP's reducer hangs on the parameters' gradient hooks and holds the process group;
+            # left on the returned networks it outlives the group and can abort the process at
+            # exit ("terminate called without an active exception"). Hand back clean copies.
+            result.generator, result.discriminator = _unhooked_copies(result, device)
+            del run
     except BaseException:
         distributed.stop(created_group, finished=False)
         raise
     distributed.stop(created_group)
     return result
+
+
+def _unhooked_copies(result: LoopResult, device: torch.device) -> tuple[Generator, Discriminator]:
+    generator, discriminator = build_models(result.spec)
+    generator.load_state_dict(result.generator.state_dict())
+    discriminator.load_state_dict(result.discriminator.state_dict())
+    return generator.to(device).eval(), discriminator.to(device).eval()
 
 
 def _set_up(indices, n_channels, config, labels, n_classes, holdout, holdout_labels, topology, device,
