@@ -78,6 +78,7 @@ def test_a_collapsed_or_label_blind_model_is_called_out(tmp_path):
     with torch.no_grad():  # the class inputs (the last two columns of the first layer) are ignored
         generator.net[0].weight[:, -2:] = 0
     assert "labels not respected" in run.label_warning("a")
+    assert "labels not respected: generated 'a'" in run.label_warning()  # no label asked: every class checked
     with torch.no_grad():  # now class `a` drives the hidden layer hard, and so the output
         generator.net[0].weight[:, -2] = 50.0
-    assert run.label_warning("a") is None
+    assert run.label_warning("a") is None and run.label_warning() is None

@@ -57,3 +57,20 @@ def test_captions_describe_this_run():
     assert "D(real) = 0.52 and D(fake) = 0.49" in good and "cannot tell them apart" in good
     collapsed = _discriminator_caption({"verdict": {"reasons": ["collapsed: 1 distinct of 100"]}}, history)
     assert "do not mean success" in collapsed and "cannot tell" not in collapsed
+
+
+def test_base_frequency_caption_says_when_invariant_positions_make_r_near_one():
+    from virtualpatients.report.plots import _base_frequency_caption
+
+    # 100 positions x 4 bases: 95 positions every real sequence agrees on, 5 that vary.
+    real = np.zeros((100, 4))
+    real[:, 0] = 1.0
+    real[:5] = [0.5, 0.3, 0.2, 0.0]
+    consensus = np.zeros((100, 4))
+    consensus[:, 0] = 1.0  # a generator that prints the consensus everywhere
+    caption = _base_frequency_caption({"base_freq_real": real, "base_freq_generated": consensus})
+    assert "96% of the 400 points sit at 0 or 1" in caption  # the 5 absent bases of varying positions too
+    assert "over the 15 varying points alone, r = " in caption
+    varied = np.random.default_rng(0).dirichlet(np.ones(4), size=100)  # every position varies
+    plain = _base_frequency_caption({"base_freq_real": varied, "base_freq_generated": varied})
+    assert plain == "Per-position base frequencies, generated against real."

@@ -17,15 +17,38 @@ def test_copies_and_collapse_are_called_poor_and_a_fresh_sample_is_not():
     one = train.subset(np.zeros(200, dtype=int))  # the same training sequence 200 times
     collapsed = vp.evaluate(one, train, held)["verdict"]
     assert collapsed["status"] == "poor"
-    assert any(reason.startswith("collapsed: 1 distinct") for reason in collapsed["reasons"])
+    # Counted on samples of one size, so a small real set is not compared with a large generated one.
+    assert any(reason.startswith("collapsed: 1 distinct in a sample of 200 generated against ")
+               for reason in collapsed["reasons"])
+    assert collapsed["caveats"]["fidelity.base_frequency_r"] == "not meaningful here: the generated set is collapsed (far less diverse than real)"
     # New patients of a hotspot cohort are mostly copies of earlier ones too; judged against
     # held-out real patients, a fresh sample of real patients is not called copying.
     fresh = vp.evaluate(held.subset(np.arange(100)), train, held.subset(np.arange(100, 200)))["verdict"]
-    assert fresh == {"status": "no problem found", "reasons": [], "better_baselines": []}
+    assert fresh == {"status": "no problem found", "reasons": [], "better_baselines": [], "caveats": {}}
     # All copies while held-out real patients are not: reported as copying.
     many = cohort(400, 3)
     copies = vp.evaluate(many.subset(np.arange(200)), many.subset(np.arange(200)), cohort(200, 4))["verdict"]
     assert any(reason.startswith("copies: 100%") for reason in copies["reasons"])
+    assert copies["caveats"]["privacy.aats_train"] == "not meaningful here: 100% of generated are training sequences"
+
+
+def test_figures_under_a_caveat_are_marked_in_the_terminal_table_and_the_html_rows():
+    from rich.console import Console
+
+    from virtualpatients.report.html import table_rows
+    from virtualpatients.report.tables import CAVEAT_MARK, evaluation_table
+
+    many = cohort(400, 3)
+    summary = vp.evaluate(many.subset(np.arange(200)), many.subset(np.arange(200)), cohort(200, 4)).summary
+    console = Console(width=100, record=True, file=open("/dev/null", "w"))
+    console.print(evaluation_table(summary))
+    text = console.export_text()
+    aats_line = next(line for line in text.splitlines() if "AATS" in line)
+    assert CAVEAT_MARK in aats_line and "not meaningful here: 100% of generated are" in text
+    rows = {label: (generated, note) for _, label, generated, _, note in table_rows(summary)}
+    assert rows["adversarial accuracy AATS"][0].endswith(CAVEAT_MARK)
+    assert rows["adversarial accuracy AATS"][1].startswith("not meaningful here: 100%")
+    assert not rows["exact copies of a real sequence"][0].endswith(CAVEAT_MARK)
 
 
 def test_the_verdict_leads_the_summary_and_names_a_better_baseline():
@@ -54,3 +77,19 @@ def test_the_label_check_tells_a_label_blind_model_from_a_faithful_one():
     result = vp.evaluate(blind, real, None)
     assert not result["labels"]["respected"] and result["labels"]["accuracy_generated"]["alpha"] < 0.2
     assert any(reason.startswith("labels not respected") for reason in result["verdict"]["reasons"])
+
+
+def test_without_held_out_patients_real_repeats_are_the_yardstick_for_copies():
+    from virtualpatients.evaluation.verdict import verdict
+
+    def judged(copy_rate, repeat_rate):
+        return verdict({"privacy": {"exact_copy_rate": copy_rate, "holdout_exact_copy_rate": None,
+                                    "real_repeat_rate": repeat_rate, "aats_train": 0.5}})
+
+    # 20 identical wild types among 40 patients: half of real patients repeat another.
+    flagged = judged(0.78, 0.5)
+    assert flagged["reasons"][0].startswith("copies: 78% of generated are training sequences "
+                                            "(real patients repeating another: 50%)")
+    assert flagged["caveats"]["privacy.aats_train"] == "not meaningful here: 78% of generated are training sequences"
+    assert judged(0.55, 0.5)["status"] == "no problem found"  # about as often as real patients repeat
+    assert judged(0.3, 0.0)["status"] == "no problem found"  # most generated are new

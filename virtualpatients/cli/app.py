@@ -152,10 +152,34 @@ def _finish_training(run, run_dir) -> None:
         f"{facts['device']}{processes}); `vp generate` and `vp evaluate` use it by default here",
         highlight=False,
     )
+    if run.warnings:
+        err.print(f"{len(run.warnings)} warning(s) above: read them before using this run", highlight=False)
     if collapsed := run.collapse_warning():
         err.print(f"[bold red]poor result:[/] {collapsed} (see the warnings above)", highlight=False)
-    elif run.warnings:
-        err.print(f"{len(run.warnings)} warning(s) above: read them before using this run", highlight=False)
+        return
+    _first_look(run)
+
+
+FIRST_LOOK_MAX = 1000  # generated sequences in the check after training: a second or two, not minutes
+
+
+def _first_look(run) -> None:
+    """The last line of `vp train` says plainly whether the result is poor: the verdict of a
+    quick evaluation (no baselines, no BLAST) of sequences generated from the kept model."""
+    from ..evaluation.evaluate import evaluate
+
+    training, holdout = run.training_set, run.holdout_set
+    n = min(max(len(training), 100), FIRST_LOOK_MAX)
+    judged = evaluate(run.generate(n, seed=0), training, holdout)["verdict"]
+    if judged["reasons"]:
+        err.print(f"[bold red]poor result[/] ({n} generated, judged against the training data):", highlight=False)
+        for reason in judged["reasons"]:
+            err.print(f"  - {reason}", highlight=False, soft_wrap=True)
+        err.print("remedies: a hold-out (--holdout 0.2) to keep the best step, more data, or another recipe "
+                  "(configs/*.toml); `vp evaluate --baselines` compares with simple generators", highlight=False)
+    else:
+        err.print(f"first look ({n} generated): no problem found; `vp evaluate --baselines` for the full "
+                  "comparison", highlight=False)
 
 
 @app.command()
@@ -219,7 +243,7 @@ def generate(
         raise InputError(f"--batch-size {batch_size}: must be at least 1")
     run = Run.load(resolve_run_dir(model), select_device(device))
     class_index(run, label)  # refuse an unknown label before anything is written
-    _warn(message for message in (run.collapse_warning(), label and run.label_warning(label)) if message)
+    _warn(message for message in (run.collapse_warning(), run.label_warning(label)) if message)
     write_stream(run.generate_fasta(n, seed, label, sample, chunk_size=batch_size), output, force)
     if output is not None:
         err.print(f"wrote {n} sequences to {output}")

@@ -123,23 +123,24 @@ class Run:
         return (f"this model is collapsed: at its kept step ({kept}) it made {distinct} distinct sequences in a "
                 f"probe of {PROBE_SIZE}, so its output repeats a few sequences")
 
-    def label_warning(self, label: str, n: int = 256, seed: int = 0, tolerance: float = 0.02) -> str | None:
-        """A warning when generated `label` records cannot be told from another class's: their
-        per-position base frequencies agree within `tolerance` everywhere (a model that ignores
-        its class input), else None."""
+    def label_warning(self, label: str | None = None, n: int = 256, seed: int = 0, tolerance: float = 0.02) -> str | None:
+        """A warning when generated `label` records (any class's, without `label`) cannot be told
+        from another class's: their per-position base frequencies agree within `tolerance`
+        everywhere (a model that ignores its class input), else None."""
         from ..data.encoding import position_counts
 
-        if not self.classes or label not in self.classes:
+        if not self.classes or (label is not None and label not in self.classes):
             return None
         n_channels = len(self.alphabet)
-        profile = lambda name: position_counts(self.generate(n, seed, label=name).indices, n_channels) / n  # noqa: E731
-        own = profile(label)
-        same = [other for other in self.classes if other != label
-                and np.abs(profile(other) - own).max() <= tolerance]
-        if not same:
-            return None
-        return (f"labels not respected: generated {label!r} records do not differ from generated "
-                f"{', '.join(map(repr, same))} records (base frequencies within {tolerance} at every position)")
+        profiles = {name: position_counts(self.generate(n, seed, label=name).indices, n_channels) / n
+                    for name in self.classes}
+        for name in [label] if label is not None else self.classes:
+            same = [other for other in self.classes if other != name
+                    and np.abs(profiles[other] - profiles[name]).max() <= tolerance]
+            if same:
+                return (f"labels not respected: generated {name!r} records do not differ from generated "
+                        f"{', '.join(map(repr, same))} records (base frequencies within {tolerance} at every position)")
+        return None
 
     # The data it was trained on ---------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import numpy as np
 from ..atomic import atomic_write_bytes
 from .format import MISSING, format_value, lookup
 from .plots import figures as draw_figures
-from .tables import comparison_rows, jsonable
+from .tables import CAVEAT_MARK, comparison_rows, jsonable
 
 METRICS_FILE = "metrics.json"
 HTML_FILE = "report.html"
@@ -101,11 +101,15 @@ def table_rows(summary: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     """Formatted rows of TABLE; a row is left out when neither of its key paths is in the summary
     (MISSING), while a value that is there but None or NaN shows as "n/a"."""
     rows = []
+    caveats = (summary.get("verdict") or {}).get("caveats") or {}
     for section, label, generated_path, real_path, note in TABLE:
         if lookup(summary, generated_path) is MISSING and (real_path is None or lookup(summary, real_path) is MISSING):
             continue
         real_text = _shown(summary, real_path) if real_path else ""
-        rows.append((section, label, _shown(summary, generated_path), real_text, note))
+        generated_text = _shown(summary, generated_path)
+        if caveat := caveats.get(generated_path):
+            generated_text, note = f"{generated_text} {CAVEAT_MARK}", caveat + (f"; {note}" if note else "")
+        rows.append((section, label, generated_text, real_text, note))
     return rows
 
 

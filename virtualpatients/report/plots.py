@@ -85,6 +85,27 @@ def _plot_base_frequencies(plt: Any, summary: dict[str, Any], arrays: dict[str, 
     return fig
 
 
+def _base_frequency_caption(arrays: dict[str, np.ndarray]) -> str:
+    """What the scatter shows for this data: where nearly every point sits at 0 or 1 (positions
+    where all real sequences agree), r near 1 says little, so r on the varying points comes too."""
+    caption = "Per-position base frequencies, generated against real."
+    real, generated = arrays.get("base_freq_real"), arrays.get("base_freq_generated")
+    if real is None or generated is None or real.size != generated.size or real.size == 0:
+        return caption
+    real, generated = np.ravel(real), np.ravel(generated)
+    varying = (real > 0.01) & (real < 0.99)
+    fixed_share = 1 - varying.mean()
+    if fixed_share < 0.5:
+        return caption
+    caption += (f" {fixed_share:.0%} of the {real.size} points sit at 0 or 1 in real data (a base that every real "
+                "sequence has, or none), so a correlation over all points is near 1 for any generator that keeps "
+                "the consensus")
+    if varying.sum() >= 3 and np.std(generated[varying]) > 0 and np.std(real[varying]) > 0:
+        r = float(np.corrcoef(real[varying], generated[varying])[0, 1])
+        return caption + f"; over the {varying.sum()} varying points alone, r = {r:.3f}."
+    return caption + f"; only {varying.sum()} points vary, too few (or too uniform) for a correlation of their own."
+
+
 def _plot_variants(plt: Any, arrays: dict[str, np.ndarray]) -> Any:
     keys = {"real": "variant_freq_real", "generated": "variant_freq_generated"}
     data = _groups(arrays, _with_baselines(arrays, keys, "variant_freq_generated"))
@@ -211,8 +232,7 @@ def figures(
                             arrays, {"generated": "dcr_generated", "holdout (real, unseen)": "dcr_holdout"},
                             "dcr_generated"), 1, True, "distance to the closest training record (differences)",
                             "Distance to closest record (DCR)")),
-        ("base_frequencies.png", "Per-position base frequencies, generated against real.",
-         lambda: _plot_base_frequencies(plt, summary, arrays)),
+        ("base_frequencies.png", _base_frequency_caption(arrays), lambda: _plot_base_frequencies(plt, summary, arrays)),
         ("variants.png", "Where the sequences differ from the reference.", lambda: _plot_variants(plt, arrays)),
         ("differences.png", "Number of differences from the reference per sequence.", lambda: _plot_bars(
             plt, arrays, {"generated": "differences_per_sequence_generated", "real": "differences_per_sequence_real"},
