@@ -93,3 +93,20 @@ def test_without_held_out_patients_real_repeats_are_the_yardstick_for_copies():
     assert flagged["caveats"]["privacy.aats_train"] == "not meaningful here: 78% of generated are training sequences"
     assert judged(0.55, 0.5)["status"] == "no problem found"  # about as often as real patients repeat
     assert judged(0.3, 0.0)["status"] == "no problem found"  # most generated are new
+
+
+def test_a_copying_gan_is_shown_the_baselines_that_neither_copy_nor_collapse():
+    from virtualpatients.evaluation.verdict import verdict
+
+    def scored(copy_rate, aats, collapsed=False):
+        return {"privacy": {"exact_copy_rate": copy_rate, "holdout_exact_copy_rate": None, "real_repeat_rate": 0.5,
+                            "aats_train": aats}, "diversity": {"mode_collapse": collapsed}}
+
+    # The GAN's AATS is the nearest 0.5, but it copies: AATS then means nothing.
+    summary = {**scored(0.78, 0.500), "baselines": {
+        "independent": scored(0.45, 0.487), "markov": scored(0.45, 0.40, collapsed=True), "copy": scored(1.0, 0.39)}}
+    judged = verdict(summary)
+    assert judged["better_baselines"] == ["independent"]
+    assert judged["reasons"][-1].startswith("a baseline does better: independent neither copies nor collapses")
+    # A GAN without either flaw is compared by AATS alone.
+    assert verdict({**scored(0.3, 0.500), "baselines": summary["baselines"]})["better_baselines"] == []

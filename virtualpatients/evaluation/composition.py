@@ -41,6 +41,8 @@ def kmer_spectrum(indices: np.ndarray, k: int, n_channels: int) -> np.ndarray:
 
 def jensen_shannon(p: np.ndarray, q: np.ndarray) -> float:
     """Jensen-Shannon divergence in bits (0 = identical, 1 = disjoint) of two count vectors."""
+    if p.sum() == 0 or q.sum() == 0:  # sequences shorter than k have no k-mers to compare
+        return float("nan")
     p, q = p / p.sum(), q / q.sum()
     m = (p + q) / 2
 

@@ -48,7 +48,8 @@ def verdict(summary: dict[str, Any]) -> dict[str, Any]:
         reasons.append(f"labels not respected: {labels.get('reason')}")
     better = _better_baselines(summary)
     if better:
-        reasons.append(f"a baseline does better: {better[0]} has an AATS nearer 0.5 (a GAN worth using should beat it)")
+        why = "neither copies nor collapses" if _flawed(summary) else "has an AATS nearer 0.5"
+        reasons.append(f"a baseline does better: {better[0]} {why} (a GAN worth using should beat it)")
     return {"status": "poor" if reasons else "no problem found", "reasons": reasons, "better_baselines": better,
             "caveats": caveats(summary)}
 
@@ -80,10 +81,18 @@ def caveats(summary: dict[str, Any]) -> dict[str, str]:
 
 
 def _better_baselines(summary: dict[str, Any]) -> list[str]:
-    """Baselines (scored beside the GAN) whose AATS against training is nearer 0.5, closest first."""
+    """Baselines (scored beside the GAN) that do better, closest to AATS 0.5 first: those whose
+    AATS against training is nearer 0.5, or, when the GAN copies or is collapsed (its AATS then
+    means nothing), every baseline that does neither."""
     own = (summary.get("privacy") or {}).get("aats_train")
     if own is None:
         return []
-    scored = [(abs(s["privacy"]["aats_train"] - 0.5), name) for name, s in (summary.get("baselines") or {}).items()
+    scored = [(abs(s["privacy"]["aats_train"] - 0.5), name, _flawed(s)) for name, s in (summary.get("baselines") or {}).items()
               if name != "copy" and (s.get("privacy") or {}).get("aats_train") is not None]
-    return [name for distance, name in sorted(scored) if distance < abs(own - 0.5) - 0.01]
+    if _flawed(summary):
+        return [name for _, name, bad in sorted(scored) if not bad]
+    return [name for distance, name, _ in sorted(scored) if distance < abs(own - 0.5) - 0.01]
+
+
+def _flawed(summary: dict[str, Any]) -> bool:
+    return _copying(summary.get("privacy") or {}) is not None or bool((summary.get("diversity") or {}).get("mode_collapse"))
