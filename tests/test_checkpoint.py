@@ -61,6 +61,9 @@ def test_missing_corrupt_or_incomplete_weights_are_refused(run_dir, tmp_path):
     weights = path / "model.safetensors"
     original = weights.read_bytes()
     weights.write_bytes(original[: len(original) // 2])
+    with pytest.raises(InputError, match="too small for the generator run.json describes"):
+        load_run(path)
+    weights.write_bytes(b"\xff" * 8 + original[8:])  # a header size past the end of the file
     with pytest.raises(InputError, match="not a readable safetensors file"):
         load_run(path)
     from safetensors.torch import load_file, save_file
@@ -94,3 +97,55 @@ def test_last_run_pointer(tmp_path):
     with pytest.raises(InputError, match="run `vp train"):
         resolve_run_dir(None, tmp_path)
     assert resolve_run_dir(tmp_path / "given", tmp_path) == tmp_path / "given"
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"model": {**SPEC.__dict__, "hidden": [20000, 20000]}}, "too small for the generator run.json describes"),
+        ({"model": {**SPEC.__dict__, "hidden": [1000000000]}}, r"GiB of weights, above the budget of 8.0 GiB"),
+        ({"model": {**SPEC.__dict__, "length": 10**30}}, "beyond any model this vp can hold"),
+        ({"model": {**SPEC.__dict__, "noise_dim": -3}}, r"noise_dim = -3 must be a positive integer"),
+        ({"model": {**SPEC.__dict__, "leaky_slope": float("nan")}}, "leaky_slope = nan must be at least 0"),
+        ({"config": None}, "saved config is NoneType, not a table of settings"),
+        ({"config": {**CONFIG.to_dict(), "beta1": 2}}, "beta1 and beta2 must be at least 0 and below 1"),
+    ],
+)
+def test_declared_shapes_and_numbers_are_checked_before_anything_is_allocated(run_dir, change, message):
+    path, _ = run_dir
+    _edit_run(path, **change)
+    with pytest.raises(InputError, match=message):
+        load_run(path)
+
+
+def test_only_regular_files_are_read(run_dir, tmp_path):
+    import os
+
+    path, _ = run_dir
+    (path / "model.safetensors").unlink()
+    (path / "model.safetensors").mkdir()
+    with pytest.raises(InputError, match="model.safetensors: a folder"):
+        load_run(path)
+    (path / "run.json").unlink()
+    os.symlink("/dev/zero", path / "run.json")  # would read until memory runs out
+    with pytest.raises(InputError, match="run.json: not a regular file"):
+        load_run(path)
+
+
+def test_a_checkpoint_too_large_for_its_model_or_of_another_shape_is_refused(tiny_cohort, tmp_path):
+    import os
+
+    import virtualpatients as vp
+    from virtualpatients.gan.state import CHECKPOINT_FILE
+
+    config = TrainConfig(steps=4, hidden=(8,), noise_dim=4, batch_size=8, device="cpu")
+    small, other = tmp_path / "small", tmp_path / "other"
+    vp.train(vp.read_cohort(tiny_cohort), config, run_dir=small)
+    vp.train(vp.read_cohort(tiny_cohort), TrainConfig(**{**config.to_dict(), "hidden": (16,)}), run_dir=other)
+    (small / CHECKPOINT_FILE).write_bytes((other / CHECKPOINT_FILE).read_bytes())
+    with pytest.raises(InputError, match="the checkpoint does not fit the model its run describes"):
+        vp.resume(small, steps=8)
+    (small / CHECKPOINT_FILE).unlink()
+    os.symlink("/dev/zero", small / CHECKPOINT_FILE)
+    with pytest.raises(InputError, match="checkpoint.safetensors: not a regular file"):
+        vp.resume(small, steps=8)

@@ -1,3 +1,4 @@
+import gzip
 from pathlib import Path
 
 import numpy as np
@@ -96,3 +97,22 @@ def test_wrapped_records_read_as_biopython_reads_them(tmp_path):
     expected = [str(r.seq) for r in SeqIO.parse(tmp_path / "x.fasta", "fasta")]
     assert ["".join("ATCG"[i] for i in row) for row in cohort.indices] == [s.upper() for s in expected]
     assert cohort.ids == ["a", "b", "c"] and cohort.descriptions[2] == "c two words"
+
+
+def test_old_mac_and_windows_line_endings_read_as_unix_ones(tmp_path):
+    # Lone '\r' ends a line, as in a file Biopython opens itself; the records and labels are the
+    # same as the '\n' file's, plain or gzip-compressed.
+    unix = ">p1 label=a\nACGTAC\ngt\n\n>p2 label=b\nacgtac\nGT \n>p3   label=a\nTTGTACGA\n"
+    mac = unix.replace("\n", "\r").encode()
+    expected = read_cohort([write(tmp_path / "unix.fasta", unix.encode())], label_key="label")
+    for name, data in [("mac.fasta", mac), ("windows.fasta", unix.replace("\n", "\r\n").encode()),
+                       ("mac.fasta.gz", gzip.compress(mac))]:
+        cohort = read_cohort([write(tmp_path / name, data)], label_key="label")
+        assert cohort.ids == expected.ids == ["p1", "p2", "p3"]
+        assert cohort.descriptions == expected.descriptions and cohort.labels == expected.labels == ["a", "b", "a"]
+        np.testing.assert_array_equal(cohort.indices, expected.indices)
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path

@@ -4,6 +4,7 @@ import io
 import subprocess
 import sys
 import textwrap
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ from virtualpatients.data import records
 from virtualpatients.data.encoding import decode_strings
 from virtualpatients.errors import InputError
 from virtualpatients.data.fasta import read_cohort
-from virtualpatients.data.records import _unwrapped_lines, read_records
+from virtualpatients.data.records import _parse, _unix_newlines, read_records
 
 
 def parsed(path, monkeypatch=None, block=None):
@@ -32,23 +33,41 @@ def parsed(path, monkeypatch=None, block=None):
     return result, sequences
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(["\n", ">", "A", "c", "G", "t", " ", "\r", "\t", "x", "\x0b", ">id desc\n"]), max_size=60))
-def test_joined_lines_give_the_records_biopython_gives_line_by_line(symbols):
-    text = "".join(symbols)
-    assert list(SimpleFastaParser(_unwrapped_lines(text))) == list(SimpleFastaParser(io.StringIO(text)))
+def biopython(text):
+    """The records Biopython reads from a file it opens itself: text mode, universal newlines."""
+    return list(SimpleFastaParser(io.StringIO(text, newline=None)))
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.sampled_from(["\n", ">", "A", "c", "G", "t", " ", "\r", "\r\n", "\t", "x", "\x0b", "\x1f", ">id desc\n"]),
+             max_size=60),
+    st.lists(st.integers(0, 80), max_size=8),
+)
+def test_the_parser_gives_the_records_biopython_gives_wherever_the_blocks_are_cut(symbols, cuts):
+    data = "".join(symbols).encode()
+    cuts = sorted({0, len(data), *(min(cut, len(data)) for cut in cuts)})
+    blocks = [data[start:end] for start, end in zip(cuts, cuts[1:])]
+    parsed_records = []
+    for event in _parse(_unix_newlines(blocks)):
+        if isinstance(event, str):
+            parsed_records.append((event, b""))
+        else:
+            parsed_records[-1] = (parsed_records[-1][0], parsed_records[-1][1] + event)
+    assert [(title, sequence.decode()) for title, sequence in parsed_records] == biopython(data.decode())
 
 
 @settings(max_examples=150, deadline=None)
 @given(
     st.lists(st.tuples(st.text("ab ", max_size=6), st.text("ACGT\n\r ", min_size=1, max_size=30)), min_size=1, max_size=6),
     st.integers(1, 9),
+    st.sampled_from(["\n", "\r\n", "\r"]),
 )
-def test_reading_in_small_blocks_gives_what_biopython_reads_from_the_whole_file(tmp_path_factory, entries, block):
-    text = "\n" + "".join(f">r{i} {title}\n{body}\n" for i, (title, body) in enumerate(entries))
-    expected = list(SimpleFastaParser(io.StringIO(text)))
+def test_reading_in_small_blocks_gives_what_biopython_reads_from_the_whole_file(tmp_path_factory, entries, block, newline):
+    text = newline + "".join(f">r{i} {title}{newline}{body}{newline}" for i, (title, body) in enumerate(entries))
+    expected = biopython(text)
     path = tmp_path_factory.mktemp("blocks") / "x.fasta"
-    path.write_text(text)
+    path.write_bytes(text.encode())
     with pytest.MonkeyPatch.context() as patch:
         if any(not sequence for _, sequence in expected):
             with pytest.raises(InputError, match="empty sequence"):
@@ -123,3 +142,35 @@ def test_a_large_file_is_read_in_about_its_encoded_size(tmp_path):
     growth_mib = (after_kib - before_kib) / 1024
     # Encoded array + ids + one block and batch; the file's text is never held whole.
     assert growth_mib < 1.3 * encoded_mib + 30, (growth_mib, encoded_mib)
+
+
+@pytest.mark.parametrize("width", [0, 60])
+def test_one_huge_record_costs_about_its_encoded_size(tmp_path, width):
+    # 16 M bases on one line (or wrapped): joining its lines into one str, encoding and translating
+    # it each copied the whole record, a traced peak of 5x the bases. Now pieces of a block are
+    # cleaned and encoded one by one: the buffer (1 byte a base) and a few blocks.
+    n = 16_000_000
+    rng = np.random.default_rng(0)
+    bases = np.frombuffer(b"ACGT", np.uint8)[rng.integers(0, 4, n, dtype=np.uint8)].tobytes()
+    lines = [bases[start : start + width] for start in range(0, n, width)] if width else [bases]
+    path = tmp_path / "huge.fasta"
+    path.write_bytes(b">huge one record\n" + b"\n".join(lines) + b"\n")
+    del bases, lines
+    tracemalloc.start()
+    try:
+        cohort = read_cohort([path], min_records=1)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert cohort.length == n and cohort.ids == ["huge"]
+    assert peak < 2.2 * n + 4 * 2**20, f"peak {peak / n:.2f} bytes a base"
+
+
+@pytest.mark.parametrize("block", [3, 8, 1 << 22])
+def test_an_invalid_character_past_the_first_batch_names_its_record_position_and_all_found(tmp_path, monkeypatch, block):
+    path = tmp_path / "bad.fasta"
+    path.write_bytes(b">ok\nACGTACGTAC\n>bad one\n" + b"ACGTACGTAC\n" * 3 + b"ANGT\nACGT\n" * 4 + b"AxGT\n>after\nACGT\n")
+    monkeypatch.setattr(records, "BLOCK", block)
+    monkeypatch.setattr(records, "BATCH", 7)
+    with pytest.raises(InputError, match=r"record 'bad': invalid character N at 32 \(found N, x; only A, C, G, T"):
+        read_records(path, bytearray())

@@ -5,21 +5,25 @@ Heavy imports (torch, numpy, Biopython) happen inside commands so `vp --help` st
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import os
 import sys
 import time
 from collections import Counter
+from contextlib import nullcontext
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NoReturn, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from . import options as o
 from ..errors import InputError, VPError
-from .session import print_verdict
+from ..runlock import run_lock
+from .session import check_run_dir, print_verdict
 
 app = typer.Typer(
     add_completion=False,
@@ -48,16 +52,44 @@ def _main(
     """vp: learn a cohort's DNA sequences with a GAN and write new virtual patients as FASTA."""
 
 
+DEBUG_ON = {"1", "true", "yes", "on"}
+# The place written to fails, not the program: the cause in plain words, exit 1.
+PLACE_FAILURES = {"ENOSPC": "no space left on device", "EDQUOT": "disk quota exceeded",
+                  "EROFS": "read-only file system", "EACCES": "permission denied", "EPERM": "operation not permitted"}
+WRITE_ONLY_FAILURES = {"ENOSPC", "EDQUOT", "EROFS"}  # permissions can refuse a read as well
+
+
+def _debugging() -> bool:
+    return os.environ.get("VP_DEBUG", "").strip().lower() in DEBUG_ON
+
+
+def _place_failure(error: OSError) -> str | None:
+    import errno
+
+    name = errno.errorcode.get(error.errno or 0, "")
+    if name not in PLACE_FAILURES:
+        return None
+    if error.filename is None:  # a write to an open stream names no file
+        return PLACE_FAILURES[name]
+    where = os.fsdecode(error.filename) if isinstance(error.filename, bytes) else str(error.filename)
+    return f"{PLACE_FAILURES[name]}{' while writing' if name in WRITE_ONLY_FAILURES else ':'} {where}"
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(code) from None
+
+
 def clean_errors(command):
-    """End known failures with one line and their exit code; Ctrl-C with 130; a closed pipe quietly."""
+    """End known failures with one line and their exit code; Ctrl-C with 130; a closed pipe quietly;
+    a full disk or a read-only place with exit 1 and the cause."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
         except VPError as error:
-            err.print(f"[bold red]error:[/] {error}", highlight=False, markup=True, soft_wrap=True)
-            raise typer.Exit(error.exit_code) from None
+            _fail(str(error), error.exit_code)
         except KeyboardInterrupt:
             err.print("interrupted")
             raise typer.Exit(130) from None
@@ -69,13 +101,12 @@ def clean_errors(command):
         except (typer.Exit, typer.Abort, SystemExit):
             raise
         except Exception as error:  # a bug, not a user error: one line, the traceback on request
-            if os.environ.get("VP_DEBUG"):
+            cause = _place_failure(error) if isinstance(error, OSError) else None
+            if cause is not None:
+                _fail(cause, 1)
+            if _debugging():
                 raise
-            err.print(
-                f"[bold red]error:[/] unexpected {type(error).__name__}: {error} (set VP_DEBUG=1 for the traceback)",
-                highlight=False, markup=True, soft_wrap=True,
-            )
-            raise typer.Exit(1) from None
+            _fail(f"unexpected {type(error).__name__}: {error} (set VP_DEBUG=1 for the traceback)", 1)
 
     return wrapper
 
@@ -91,15 +122,24 @@ def _warn(messages) -> None:
 
 
 def _train(data, config, settings, labels_from_files, out, force=False, cds=False):
-    from ..data.fasta import read_cohort
     from ..gan.config import resolve_config
     from ..gan.distributed import from_environment
-    from ..gan.fit import train
 
     main_process = from_environment().is_main  # under torchrun, rank 0 alone talks and writes
     if not data:
         raise InputError("give the FASTA file(s) to train on (or --resume RUN_DIR)")
     config = resolve_config(config, settings)
+    check_run_dir(out)  # `vp balance --out FILE` comes here without the train command's check
+    run_dir = out or Path("runs") / time.strftime("run-%Y%m%d-%H%M%S")
+    # One writer per run folder: a second `vp train` on it is refused now, not after reading data.
+    with run_lock(run_dir) if main_process else nullcontext():
+        return _train_held(data, config, labels_from_files, run_dir, force, cds, main_process)
+
+
+def _train_held(data, config, labels_from_files, run_dir, force, cds, main_process):
+    from ..data.fasta import read_cohort
+    from ..gan.fit import train
+
     cohort = read_cohort(
         data, config.length_policy, label_key=config.label_key, labels_from_files=labels_from_files, cds=cds
     )
@@ -107,7 +147,6 @@ def _train(data, config, settings, labels_from_files, out, force=False, cds=Fals
         _warn(cohort.warnings)
         classes = "" if cohort.labels is None else f", classes {dict(sorted(Counter(cohort.labels).items()))}"
         err.print(f"read {len(cohort)} sequences of length {cohort.length} from {len(data)} file(s){classes}", highlight=False)
-    run_dir = out or Path("runs") / time.strftime("run-%Y%m%d-%H%M%S")
     run = _training_session(
         run_dir, config.steps, 0, lambda progress, stop: train(
             cohort, config, run_dir=run_dir, progress=progress, should_stop=stop, force=force, warn=_warn_now
@@ -136,6 +175,21 @@ def _training_session(run_dir, steps, start, train_call):
             if error.last_good_step is not None:
                 error.args = (f"{error}; {run_dir} keeps the last good checkpoint (step {error.last_good_step})",)
             raise
+        except OSError as error:
+            if error.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EIO):
+                raise
+            raise VPError(f"cannot write the run ({error.strerror}: {error.filename or run_dir}); "
+                          f"{_what_was_saved(run_dir)}") from None
+
+
+def _what_was_saved(run_dir) -> str:
+    from ..gan.rundir import read_run_json
+
+    try:
+        step = read_run_json(run_dir).get("steps_done")
+    except InputError:
+        return "no checkpoint was saved; free space (or choose another --out) and train again"
+    return f"{run_dir} keeps its checkpoint of step {step}; free space and continue with: vp train --resume {run_dir}"
 
 
 def _finish_training(run, run_dir) -> None:
@@ -201,18 +255,27 @@ def train(
     Settings come from the defaults, then --config FILE, then the flags. Several processes:
     torchrun --nproc_per_node=K -m virtualpatients train ... (see README)."""
     settings = settings or {}
+    check_run_dir(out)  # a file where the run directory should go: refuse before reading the data
     if resume is None:
         _train(data, config, settings, labels_from_files, out, force, cds)
         return
-    from ..gan.fit import resume as resume_run
-    from ..gan.rundir import read_run_json
-
     changed = sorted(k for k, v in settings.items() if v is not None and k != "steps")
     if changed or config is not None or out is not None or labels_from_files or cds:
         raise InputError("--resume continues the saved configuration; only --steps (and the data files) may be given")
     steps = settings.get("steps")
+    from ..gan.distributed import from_environment
+
+    with run_lock(resume) if from_environment().is_main else nullcontext():
+        _resume_held(resume, data, steps)
+
+
+def _resume_held(resume, data, steps):
+    from ..gan.fit import resume as resume_run
+    from ..gan.rundir import read_run_json
+
     recorded = read_run_json(resume)
-    total = steps or recorded["config"].get("steps", 0)
+    saved = recorded.get("config")
+    total = steps or (saved.get("steps", 0) if isinstance(saved, dict) else 0)
     run = _training_session(resume, total, recorded.get("steps_done") or 0, lambda progress, stop: resume_run(
         resume, data, steps, progress=progress, should_stop=stop, warn=_warn_now))
     _finish_training(run, resume)
@@ -235,18 +298,19 @@ def generate(
     from ..gan.generate import class_index
     from ..gan.run import Run
     from ..gan.train import select_device
-    from .session import resolve_run_dir, write_stream
+    from .session import check_output_file, resolve_run_dir, write_stream
 
     if n < 0:
         raise InputError(f"-n {n}: must be zero or more")
     if batch_size < 1:
         raise InputError(f"--batch-size {batch_size}: must be at least 1")
+    check_output_file(output, force)  # before the model loads: a bad --output costs nothing
     run = Run.load(resolve_run_dir(model), select_device(device))
     class_index(run, label)  # refuse an unknown label before anything is written
     _warn(message for message in (run.collapse_warning(), run.label_warning(label)) if message)
     write_stream(run.generate_fasta(n, seed, label, sample, chunk_size=batch_size), output, force)
     if output is not None:
-        err.print(f"wrote {n} sequences to {output}")
+        err.print(f"wrote {n} sequences to {output}", highlight=False)
 
 
 def _evaluation(

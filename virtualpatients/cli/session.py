@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..atomic import atomic_write_bytes, atomic_writer
-from ..errors import InputError
+from ..errors import InputError, VPError
 
 LAST_RUN_FILE = ".vp-last-run"
 
@@ -80,19 +80,99 @@ def resolve_run_dir(model: Path | None, folder: Path | None = None) -> Path:
         raise InputError("no --model given and no run recorded here; run `vp train DATA.fasta` first") from None
 
 
+class Signalled(KeyboardInterrupt):
+    """SIGINT or SIGTERM while output is written: a BaseException, so every cleanup on the way
+    out runs (atomic_writer removes its temporary file)."""
+
+    def __init__(self, number: int):
+        super().__init__(signal.Signals(number).name)
+        self.number = number
+
+
+class OutputStopped(VPError):
+    """A signal stopped a command while it wrote its output; exit 128 + the signal's number."""
+
+    def __init__(self, number: int, message: str):
+        super().__init__(message)
+        self.exit_code = 128 + number
+
+
+@contextmanager
+def signals_raise() -> Iterator[dict]:
+    """SIGINT and SIGTERM raise Signalled (once) while state["armed"]; once disarmed, as when the
+    output is complete and only its rename is left, a signal is kept in state["pending"]."""
+    state: dict = {"armed": True, "pending": None}
+
+    def handler(number, frame) -> None:
+        if state["armed"]:
+            state["armed"] = False  # a second signal must not cut short the cleanup of the first
+            raise Signalled(number)
+        state["pending"] = state["pending"] or number
+
+    if threading.current_thread() is not threading.main_thread():
+        yield state
+        return
+    previous = {number: signal.signal(number, handler) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield state
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
+
+
+def check_output_file(output: Path | None, force: bool = False) -> None:
+    """Refuse an output path that cannot be written, before any work is done for it."""
+    if output is None:
+        return
+    output = Path(output)
+    if output.is_dir():
+        raise InputError(f"{output} is a directory; give a file name to write")
+    if output.exists() and not force:
+        raise InputError(f"{output} exists; use --force to overwrite it")
+    _check_folders(output.parent, output)
+
+
+def check_run_dir(run_dir: Path | None) -> None:
+    """Refuse a run directory path that is (or lies under) an existing file."""
+    if run_dir is None:
+        return
+    run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise InputError(f"{run_dir} is a file, not a run directory; give another --out")
+    _check_folders(run_dir.parent, run_dir)
+
+
+def _check_folders(folder: Path, target: Path) -> None:
+    for part in (folder, *folder.parents):
+        if part.exists():
+            if not part.is_dir():
+                raise InputError(f"cannot write {target}: {part} is a file, not a folder")
+            return
+
+
 def write_stream(chunks: Iterable[bytes], output: Path | None, force: bool = False) -> None:
-    """Stream to stdout, or to a temporary file renamed onto `output` only once complete."""
+    """Stream to stdout, or to a temporary file renamed onto `output` only once complete; SIGINT
+    or SIGTERM meanwhile removes the temporary file and leaves `output` as it was."""
     if output is None:
         for chunk in chunks:
             sys.stdout.buffer.write(chunk)
         sys.stdout.buffer.flush()
         return
     output = Path(output)
-    if output.exists() and not force:
-        raise InputError(f"{output} exists; use --force to overwrite it")
-    with atomic_writer(output) as stream:
-        for chunk in chunks:
-            stream.write(chunk)
+    check_output_file(output, force)
+    existed = output.exists()
+    with signals_raise() as signals:
+        try:
+            with atomic_writer(output) as stream:
+                for chunk in chunks:
+                    stream.write(chunk)
+                signals["armed"] = False  # complete: a signal now waits until the file is in place
+        except Signalled as stop:
+            kept = "the old file was kept" if existed else "nothing was written"
+            raise OutputStopped(stop.number, f"{stop}: stopped before {output} was complete; {kept}") from None
+    if signals["pending"]:
+        name = signal.Signals(signals["pending"]).name
+        raise OutputStopped(signals["pending"], f"{name}: stopped after {output} was written in full")
 
 
 def print_verdict(console: Console, summary: dict) -> None:

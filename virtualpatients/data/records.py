@@ -1,9 +1,11 @@
 """Stream one FASTA file (plain or gzip) into titles and encoded bases, in bounded memory.
 
-Biopython's SimpleFastaParser reads the records; the file is fed to it in blocks, and the bases
-of each batch of records are validated and encoded in one table lookup and appended to one
-growing byte buffer, so a multi-GB file costs about its encoded size (one byte a base) plus a
-block, instead of several copies of the text.
+The file is parsed as Biopython's SimpleFastaParser parses a file it opens itself, in text mode
+with universal newlines ('\\n', '\\r\\n' and old Mac '\\r' all end a line; a property test checks
+the records against it), but on bytes and in blocks: each record's sequence lines are cleaned
+and encoded piece by piece into one growing byte buffer, so neither a multi-GB file nor one huge
+single-line record is ever held whole as text. Reading costs about the encoded size (one byte a
+base) plus a few blocks.
 """
 
 from __future__ import annotations
@@ -11,15 +13,15 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import itertools
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from Bio.SeqIO.FastaIO import SimpleFastaParser
 
-from .encoding import BASES, translate, translation_table
+from .encoding import BASES, translation_table
 from ..errors import InputError
 from .genbank import SUFFIXES as GENBANK_SUFFIXES
 from .genbank import genbank_records
@@ -28,8 +30,11 @@ BLOCK = 1 << 22  # bytes read at a time
 BATCH = 1 << 22  # bases encoded at a time: the temporaries of a batch are a few times this
 GZIP_MAGIC = b"\x1f\x8b"
 TABLE = translation_table(BASES)
-# Whitespace that Biopython strips at the end of each line but would keep if lines were joined first.
-_LINE_END_ONLY_WHITESPACE = ("\t", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f")
+VALID = (BASES + BASES.lower()).encode("ascii")
+# What str.rstrip() strips, in ASCII: Biopython strips it from the end of every line.
+WHITESPACE = bytes(range(9, 14)) + bytes(range(28, 33))
+# Of that, what a line keeps when it is not at the line's end (Biopython removes spaces anywhere).
+_LINE_END_ONLY = b"\t\x0b\x0c\x1c\x1d\x1e\x1f"
 
 
 @dataclass
@@ -57,20 +62,20 @@ class _HashingReader(io.RawIOBase):
         return count
 
 
-def _blocks(path: Path, hashing: _HashingReader) -> Iterator[str]:
-    """ASCII text blocks of the (decompressed) file; bad bytes end as a clean InputError."""
+def _blocks(path: Path, hashing: _HashingReader) -> Iterator[bytes]:
+    """ASCII blocks of the (decompressed) file; bad bytes end as a clean InputError."""
     gzipped = hashing.raw.peek(2)[:2] == GZIP_MAGIC
     stream = gzip.GzipFile(fileobj=io.BufferedReader(hashing), mode="rb") if gzipped else io.BufferedReader(hashing)
     offset = 0
     try:
         while block := stream.read(BLOCK):
-            try:
-                yield block.decode("ascii")
-            except UnicodeDecodeError as error:
+            if not block.isascii():
+                bad = block.decode("ascii", "replace").index("\ufffd")
                 raise InputError(
-                    f"{path}: not a FASTA text file (byte 0x{block[error.start]:02x} at offset {offset + error.start}"
+                    f"{path}: not a FASTA text file (byte 0x{block[bad]:02x} at offset {offset + bad}"
                     f"{' of the decompressed data' if gzipped else ''})"
-                ) from None
+                )
+            yield block
             offset += len(block)
     except (OSError, EOFError, zlib.error) as error:
         if isinstance(error, InputError):
@@ -78,51 +83,84 @@ def _blocks(path: Path, hashing: _HashingReader) -> Iterator[str]:
         raise InputError(f"{path}: cannot read {'gzip ' if gzipped else ''}file ({error})") from None
 
 
-def _record_pieces(blocks: Iterator[str], path: Path) -> Iterator[str]:
-    """Text pieces that each end at a record boundary (just before a line starting with '>'),
-    joining blocks only when a boundary arrives, so a huge record is not copied repeatedly."""
-    parts: list[str] = []
-    started = False
+def _unix_newlines(blocks: Iterable[bytes]) -> Iterator[bytes]:
+    """The blocks with every '\\r\\n' and lone '\\r' made '\\n', as text mode reads them; a '\\r' that
+    ends a block waits for the next one, which may start with its '\\n'."""
+    carry = b""
     for block in blocks:
-        if not started:
-            stripped = "".join(parts + [block]).lstrip()
-            if not stripped:
-                parts.append(block)
-                continue
-            if not stripped.startswith(">"):
-                raise InputError(f"{path}: not a FASTA file (the first line does not start with '>')")
-            started = True
-        previous_end = parts[-1][-1:] if parts else ""
-        if (previous_end + block).find("\n>") < 0:
-            parts.append(block)
-            continue
-        text = "".join(parts) + block
-        cut = text.rfind("\n>") + 1
-        yield text[:cut]
-        parts = [text[cut:]]
-    if not started:
-        raise InputError(f"{path}: empty file, no FASTA records")
-    yield "".join(parts)
+        block = carry + block
+        carry = b"\r" if block.endswith(b"\r") else b""
+        if carry:
+            block = block[:-1]
+        if b"\r" in block:
+            block = block.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        if block:
+            yield block
+    if carry:
+        yield b"\n"
 
 
-def _unwrapped_lines(text: str) -> Iterator[str]:
-    """The lines Biopython's SimpleFastaParser reads, with each record's wrapped sequence lines
-    already joined into one line: the records it returns are the same, but its Python loop runs
-    twice per record instead of once per 60-80 bases (the reading rate roughly triples).
+def _checked(blocks: Iterator[bytes], path: Path) -> Iterator[bytes]:
+    """The blocks, once the first text that is not whitespace is found to be a '>'."""
+    for block in blocks:
+        text = block.lstrip(WHITESPACE)
+        if text and text[0] != ord(">"):
+            raise InputError(f"{path}: not a FASTA file (the first line does not start with '>')")
+        yield block  # whitespace too: the parser must see where the first lines end
+        if text:
+            yield from blocks
+            return
+    raise InputError(f"{path}: empty file, no FASTA records")
 
-    Text where joining could change the result (a '>' not at a line start before the first
-    record, tabs or other whitespace Biopython strips only at line ends) goes line by line.
-    """
-    start = text.find(">")
-    if start < 0 or (start > 0 and text[start - 1] != "\n") or any(s in text for s in _LINE_END_ONLY_WHITESPACE):
-        yield from io.StringIO(text)
-        return
-    for chunk in text[start + 1 :].split("\n>"):
-        title, _, body = chunk.partition("\n")
-        yield f">{title}\n"
-        sequence = body.replace("\n", "")
-        if sequence:
-            yield sequence
+
+def _clean(chunk: bytes, held: bytes, special: bool) -> tuple[list[bytes], bytes]:
+    """Sequence text -> the bases Biopython keeps of it: each line without its trailing whitespace,
+    spaces removed. `held` is whitespace ending the text before, on a line not yet ended: it goes
+    if the line ends there, and stays (to be refused as invalid) if a base follows. Without tabs
+    and their like (`special`) this is one bytes.translate, whatever the line boundaries."""
+    pieces = []
+    if not special:
+        if held and (rest := chunk.lstrip(b" ")):
+            if rest[0] != ord("\n"):
+                pieces.append(held)
+            held = b""
+        pieces.append(chunk.translate(None, b"\n "))
+    else:
+        lines = chunk.split(b"\n")
+        lines[0] = held + lines[0]
+        pieces = [line.rstrip(WHITESPACE).replace(b" ", b"") for line in lines]
+        held = lines[-1][len(lines[-1].rstrip(WHITESPACE)) :].replace(b" ", b"")
+    return [piece for piece in pieces if piece], held
+
+
+def _parse(blocks: Iterable[bytes]) -> Iterator[str | bytes]:
+    """SimpleFastaParser on blocks whose lines end in '\\n': yields each record's title (a str),
+    then its sequence in pieces (non-empty bytes). As Biopython does, lines before the first one
+    starting with '>' are skipped, and a record ends where a line starts with '>'."""
+    title: list[bytes] | None = None  # the title line so far, until its end arrives
+    in_record, line_start, held = False, True, b""
+    for block in blocks:
+        special = any(symbol in block for symbol in _LINE_END_ONLY)
+        parts = block.split(b"\n>")  # one C call finds the records; a Python loop per line would be slow
+        for index, part in enumerate(parts):
+            offset = 0
+            if index or (line_start and part[:1] == b">"):
+                title, offset = [], 0 if index else 1
+            if title is not None:
+                end = part.find(b"\n", offset)
+                if end < 0 and index == len(parts) - 1:  # the title line goes on in the next block
+                    title.append(part[offset:])
+                    continue
+                end = len(part) if end < 0 else end
+                title.append(part[offset:end])
+                yield b"".join(title).decode("ascii").rstrip()
+                title, in_record, held, offset = None, True, b"", end + 1
+            if in_record and offset < len(part):
+                pieces, held = _clean(part[offset:] if offset else part, held, special)
+                yield from pieces
+        line_start = block.endswith(b"\n")
+    if title is not None:
+        yield b"".join(title).decode("ascii").rstrip()
 
 
 def _shown(symbol: str) -> str:
@@ -133,25 +171,72 @@ def record_id(title: str) -> str:
     return title.split(None, 1)[0] if title.strip() else ""
 
 
-def _encode_batch(path: Path, titles: list[str], sequences: list[str], into: bytearray) -> None:
-    """Validate and encode a batch of records in one lookup; locate the culprit only on failure."""
-    for title, sequence in zip(titles, sequences):
-        if not sequence:
-            raise InputError(f"{path}: record '{record_id(title) or '<no id>'}': empty sequence")
-    translated = "".join(sequences).encode("ascii").translate(TABLE)
-    codes = np.frombuffer(translated, dtype=np.uint8)
-    if codes.size and codes.max() >= len(BASES):
-        first_bad = int(np.argmax(codes == 255))
-        ends = np.cumsum([len(s) for s in sequences])
-        row = int(np.searchsorted(ends, first_bad, side="right"))
-        sequence = sequences[row].encode("ascii")
-        record_bad = np.flatnonzero(translate(sequence) == 255)
-        found = ", ".join(_shown(c) for c in sorted({chr(sequence[i]) for i in record_bad}))
+class _Encoder:
+    """Validates and encodes sequence pieces into `into`, about BATCH bases at a time in one table
+    lookup; only on failure does it locate the record, the position and every invalid character.
+    Problems are reported in file order: the first empty or invalid record."""
+
+    def __init__(self, path: Path, into: bytearray, rest: Iterator[str | bytes] | None = None) -> None:
+        self.path, self.into, self.rest = path, into, rest or iter(())
+        self.titles: list[str] = []
+        self.lengths: list[int] = []
+        self.pending: list[bytes] = []
+        self.size = 0  # bases pending
+        self.done = 0  # bases of this file already encoded
+
+    def start(self, title: str) -> None:
+        if self.titles and not self.lengths[-1]:
+            self._empty()
+        self.titles.append(title)
+        self.lengths.append(0)
+
+    def add(self, piece: bytes) -> None:
+        if self.size + len(piece) > BATCH:
+            # Before, not after: a long record's pieces (a block each) are encoded one by one,
+            # as joining them would copy them. The piece and the rest are the open record's end.
+            self._flush(itertools.chain([piece], self.rest))
+        self.lengths[-1] += len(piece)
+        self.pending.append(piece)
+        self.size += len(piece)
+
+    def finish(self) -> None:
+        if self.titles and not self.lengths[-1]:
+            self._empty()
+        self._flush()
+
+    def _empty(self) -> None:
+        self._flush()
+        raise InputError(f"{self.path}: record '{record_id(self.titles[-1]) or '<no id>'}': empty sequence")
+
+    def _flush(self, rest: Iterable[str | bytes] = ()) -> None:
+        raw = b"".join(self.pending)
+        self.pending, self.size = [], 0
+        encoded = raw.translate(TABLE)
+        first_bad = encoded.find(255)
+        if first_bad >= 0:
+            self._refuse(raw, first_bad, rest)
+        self.into += encoded
+        self.done += len(encoded)
+
+    def _refuse(self, raw: bytes, first_bad: int, rest: Iterable[str | bytes]) -> None:
+        ends = np.cumsum(self.lengths)
+        row = int(np.searchsorted(ends, self.done + first_bad, side="right"))
+        start = int(ends[row]) - self.lengths[row]
+        found = set(raw[first_bad : int(ends[row]) - self.done].translate(None, VALID))
+        if row == len(self.titles) - 1:
+            try:  # the record may go on past this batch: read its end for all the characters it holds
+                for piece in rest:
+                    if isinstance(piece, str):
+                        break
+                    found.update(piece.translate(None, VALID))
+            except InputError:  # a later problem in the file: this one comes first
+                pass
+        listed = ", ".join(_shown(chr(symbol)) for symbol in sorted(found))
         raise InputError(
-            f"{path}: record '{record_id(titles[row]) or '<no id>'}': invalid character "
-            f"{_shown(chr(sequence[record_bad[0]]))} at {record_bad[0] + 1} (found {found}; only A, C, G, T are allowed)"
+            f"{self.path}: record '{record_id(self.titles[row]) or '<no id>'}': invalid character "
+            f"{_shown(chr(raw[first_bad]))} at {self.done + first_bad - start + 1} (found {listed}; "
+            "only A, C, G, T are allowed)"
         )
-    into += translated
 
 
 def read_records(path: Path, into: bytearray, cds: bool = False) -> FileRecords:
@@ -160,44 +245,36 @@ def read_records(path: Path, into: bytearray, cds: bool = False) -> FileRecords:
     path = Path(path)
     if cds or path.suffix.lower() in GENBANK_SUFFIXES:
         return _read_genbank(path, into, cds)
-    result = FileRecords(path)
     try:
         with open(path, "rb") as raw:
             hashing = _HashingReader(raw)
-            titles: list[str] = []
-            sequences: list[str] = []
-            pending = 0
-            lines = (line for piece in _record_pieces(_blocks(path, hashing), path) for line in _unwrapped_lines(piece))
-            for title, sequence in SimpleFastaParser(lines):
-                titles.append(title)
-                sequences.append(sequence)
-                pending += len(sequence)
-                if pending >= BATCH:
-                    _encode_batch(path, titles, sequences, into)
-                    result.titles += titles
-                    result.lengths += [len(s) for s in sequences]
-                    titles, sequences, pending = [], [], 0
-            _encode_batch(path, titles, sequences, into)
-            result.titles += titles
-            result.lengths += [len(s) for s in sequences]
+            events = _parse(_checked(_unix_newlines(_blocks(path, hashing)), path))
+            encoder = _Encoder(path, into, events)
+            for event in events:
+                if isinstance(event, str):
+                    encoder.start(event)
+                else:
+                    encoder.add(event)
+            encoder.finish()
             while hashing.read(BLOCK):  # a gzip stream may end before the file: hash every byte on disk
                 pass
-            result.sha256 = hashing.digest.hexdigest()
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory, not a FASTA file") from None
     except PermissionError as error:
         raise InputError(f"{path}: cannot read file ({error.strerror or error})") from None
-    if not result.titles:
+    if not encoder.titles:
         raise InputError(f"{path}: no FASTA records")
-    return result
-
+    return FileRecords(path, encoder.titles, encoder.lengths, hashing.digest.hexdigest())
 
 
 def _read_genbank(path: Path, into: bytearray, cds: bool) -> FileRecords:
-    pairs = genbank_records(path, cds)
-    titles, sequences = [title for title, _ in pairs], [sequence for _, sequence in pairs]
-    _encode_batch(path, titles, sequences, into)
+    encoder = _Encoder(path, into)
+    for title, sequence in genbank_records(path, cds):
+        encoder.start(title)
+        if sequence:
+            encoder.add(sequence.encode("ascii", "replace"))
+    encoder.finish()
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return FileRecords(path, titles, [len(s) for s in sequences], digest)
+    return FileRecords(path, encoder.titles, encoder.lengths, digest)

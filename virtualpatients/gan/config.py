@@ -264,6 +264,8 @@ def resolve_config(config_file: Path | None = None, overrides: dict[str, Any] | 
 def config_from_dict(data: dict[str, Any]) -> TrainConfig:
     """Rebuild a saved config: unknown keys are an error; keys added in later versions of vp take
     their defaults, which reproduce the behaviour of the version that saved the run."""
+    if not isinstance(data, dict):
+        raise InputError(f"saved config is {type(data).__name__}, not a table of settings")
     hints = typing.get_type_hints(TrainConfig)
     unknown = sorted(set(data) - set(hints))
     if unknown:

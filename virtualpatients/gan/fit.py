@@ -6,10 +6,12 @@ failures are typed errors (Diverged, Interrupted, InputError) for the caller to 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import shutil
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from ..data.sequences import SequenceSet
 from ..data.splits import class_indices, holdout_split
 from ..errors import Diverged, InputError
 from .config import TrainConfig, config_from_dict
+from ..runlock import run_lock
 from .run import Run, read_training_data
 
 Progress = Callable[[int, "dict[str, float] | None"], None]
@@ -29,41 +32,85 @@ StopRequest = Callable[[], "str | None"]
 
 
 class RunWriter:
-    """Writes each checkpoint into the run directory; the first one appears atomically (built in
-    a temporary folder beside it, then renamed), later ones replace files one by one, each
-    atomically, with run.json last."""
+    """Writes each checkpoint into the run directory. The first one appears as a whole: built in
+    a temporary folder beside it, then renamed into place (with force, swapped with the old run,
+    which is removed only once the new one is there), so no reader or crash ever finds half a
+    run. Later ones replace files one by one, each atomically, run.json last; every file carries
+    the snapshot (run id and step), which loading checks."""
 
-    def __init__(self, run_dir: Path, cohort_facts: dict, config: TrainConfig, force: bool):
+    def __init__(self, run_dir: Path, cohort_facts: dict, config: TrainConfig, force: bool, run_id: str | None = None):
         self.run_dir, self.facts, self.config = Path(run_dir), cohort_facts, config
+        self.run_id = run_id or uuid.uuid4().hex
         self.last_step: int | None = None
+        self.replacing = force and run_id is None and self.run_dir.exists()
+        if self.run_dir.exists() and not self.run_dir.is_dir():
+            raise InputError(f"{self.run_dir} is a file, not a run folder")
         if (self.run_dir / "run.json").exists() and not force:
             raise InputError(f"{self.run_dir} already holds a run (resume it, or overwrite it with force)")
+
+    @property
+    def snapshot(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "step": self.last_step}
 
     def __call__(self, state) -> None:
         from .rundir import save_metadata, save_weights
         from .state import save_checkpoint
 
         target = self.run_dir
-        fresh = not target.exists()
-        if fresh:
+        whole = self.replacing or not target.exists()
+        if whole:
             target.parent.mkdir(parents=True, exist_ok=True)
             target = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.partial-"))
+        state.snapshot = {"run_id": self.run_id, "step": state.step}
         try:
             save_checkpoint(target, state)
             generator_state = state.networks["generator"]
             if state.best is not None:  # the run's model is the one the hold-out selected so far
                 generator_state = state.best.generator
-            save_weights(target, generator_state)
+            save_weights(target, generator_state, state.snapshot)
             selected = state.best.step if state.best else None
-            metadata = {**self.facts, "steps_done": state.step, "selected_step": selected}
+            metadata = {**self.facts, "steps_done": state.step, "selected_step": selected, "snapshot": state.snapshot}
             save_metadata(target, state.spec, self.config, state.history, metadata)
-            if fresh:
-                target.rename(self.run_dir)
+            if whole:
+                swap_in(target, self.run_dir)
         except BaseException:
-            if fresh:
+            if whole:
                 shutil.rmtree(target, ignore_errors=True)
             raise
+        self.replacing = False
         self.last_step = state.step
+
+
+def swap_in(new: Path, run_dir: Path) -> None:
+    """Put the folder `new` at `run_dir` in one step. An old run there is exchanged atomically
+    (renameat2 RENAME_EXCHANGE on Linux) and then removed; elsewhere it is first moved aside, so
+    a crash between the two renames leaves it beside, as .NAME.replaced-*, never lost."""
+    if not run_dir.exists():
+        new.rename(run_dir)
+        return
+    if _exchange(new, run_dir):
+        shutil.rmtree(new, ignore_errors=True)  # `new` now holds the old run
+        return
+    aside = Path(tempfile.mkdtemp(dir=run_dir.parent, prefix=f".{run_dir.name}.replaced-"))
+    aside.rmdir()
+    run_dir.rename(aside)
+    new.rename(run_dir)
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two paths atomically where the C library offers renameat2; False where it does not."""
+    import ctypes
+    import os
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    result = renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange)
+    return result == 0
 
 
 def _facts(data: SequenceSet, config: TrainConfig, held: np.ndarray, training_rows: np.ndarray,
@@ -126,7 +173,6 @@ def train(
     as it arises (mode collapse, a clamped batch size); all are in Run.warnings at the end.
     """
     from .distributed import from_environment
-    from .train import train as train_loop
 
     config = TrainConfig() if config is None else config
     if holdout is not None:
@@ -144,10 +190,34 @@ def train(
         facts["columns"] = {"positions": columns.tolist(),
                             "template": "".join(data.alphabet[i] for i in template)}
     writer = None
-    if run_dir is not None and main_process:
-        writer = RunWriter(Path(run_dir), facts, config, force=force or _resume is not None)
+    with run_lock(run_dir) if run_dir is not None and main_process else contextlib.nullcontext():
+        if run_dir is not None and main_process:
+            run_id = None if _resume is None else (_resume.snapshot or {}).get("run_id") or uuid.uuid4().hex
+            writer = RunWriter(Path(run_dir), facts, config, force=force or _resume is not None, run_id=run_id)
+        result = _train_locked(data, config, training_rows, held, columns, class_of, training_classes, names,
+                               writer, progress, should_stop, warn, _resume)
+        timing = {
+            "device": result.device, "batch_size_used": result.batch_size, "processes": result.world_size,
+            "selected_step": result.selected_step, "wall_time_s": round(result.wall_time_s, 3),
+            "ms_per_step": round(1000 * result.wall_time_s / max(1, config.steps - (resumed_from or 0)), 3),
+        }
+        metadata = {**facts, "steps_done": config.steps, **timing}
+        if writer is not None:
+            from .rundir import save_metadata
+
+            save_metadata(Path(run_dir), result.spec, config, result.history, {**metadata, "snapshot": writer.snapshot})
+    return Run(
+        result.generator, result.discriminator, result.spec, config, metadata, result.history,
+        path=None if run_dir is None else Path(run_dir), warnings=result.warnings, data=data,
+    )
+
+
+def _train_locked(data, config, training_rows, held, columns, class_of, training_classes, names, writer, progress,
+                  should_stop, warn, _resume):
+    from .train import train as train_loop
+
     try:
-        result = train_loop(
+        return train_loop(
             _columns(data.indices[training_rows], columns), len(data.alphabet), config, progress, training_classes,
             len(names), holdout=_columns(data.indices[held], columns) if config.select_on_holdout and held.size else None,
             holdout_labels=None if class_of is None else class_of[held],
@@ -157,20 +227,6 @@ def train(
         if writer is not None and writer.last_step is not None:
             error.last_good_step = writer.last_step
         raise
-    timing = {
-        "device": result.device, "batch_size_used": result.batch_size, "processes": result.world_size,
-        "selected_step": result.selected_step, "wall_time_s": round(result.wall_time_s, 3),
-        "ms_per_step": round(1000 * result.wall_time_s / max(1, config.steps - (resumed_from or 0)), 3),
-    }
-    metadata = {**facts, "steps_done": config.steps, **timing}
-    if writer is not None:
-        from .rundir import save_metadata
-
-        save_metadata(Path(run_dir), result.spec, config, result.history, metadata)
-    return Run(
-        result.generator, result.discriminator, result.spec, config, metadata, result.history,
-        path=None if run_dir is None else Path(run_dir), warnings=result.warnings, data=data,
-    )
 
 
 def resume(
@@ -183,13 +239,22 @@ def resume(
     warn: Callable[[str], None] | None = None,
 ) -> Run:
     """Continue a run from its checkpoint on the same data (checked by sha256), to `steps` in all."""
-    from .rundir import read_run_json
-    from .state import load_checkpoint
+    from .distributed import from_environment
 
     run_dir = Path(run_dir)
+    with run_lock(run_dir) if from_environment().is_main else contextlib.nullcontext():
+        return _resume_locked(run_dir, data, steps, progress, should_stop, warn)
+
+
+def _resume_locked(run_dir: Path, data, steps, progress, should_stop, warn) -> Run:
+    from .model import model_bytes
+    from .rundir import HEADER_MAX, read_run_json, spec_from
+    from .state import load_checkpoint
+
     recorded_run = read_run_json(run_dir)
-    config = config_from_dict(recorded_run["config"])
-    state = load_checkpoint(run_dir)
+    config = config_from_dict(recorded_run.get("config"))
+    # Weights, two Adam moments and the selected copy of both networks, plus a JSON header.
+    state = load_checkpoint(run_dir, limit=4 * sum(model_bytes(spec_from(recorded_run, run_dir))) + HEADER_MAX)
     if steps is not None:
         if steps <= state.step:
             raise InputError(f"steps {steps}: the checkpoint is already at step {state.step}")

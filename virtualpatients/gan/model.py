@@ -174,3 +174,44 @@ def _pick(right_wins: torch.Tensor, right: torch.Tensor | int, left: torch.Tenso
 
 def build_models(spec: ModelSpec) -> tuple[Generator, Discriminator]:
     return Generator(spec), Discriminator(spec)
+
+
+MEMORY_BUDGET_ENV = "VP_MODEL_MEMORY_GB"
+DEFAULT_MEMORY_BUDGET_GB = 8.0
+
+
+def check_spec(spec: ModelSpec, where: str) -> None:
+    """Range checks on a declared model (from run.json or a config), then its size against the
+    memory budget (VP_MODEL_MEMORY_GB, default 8) before any weight is allocated."""
+    import math
+    import os
+
+    from ..errors import InputError
+
+    integers = {"length": spec.length, "n_channels": spec.n_channels, "noise_dim": spec.noise_dim,
+                "n_classes": spec.n_classes, **{f"hidden[{i}]": h for i, h in enumerate(spec.hidden)}}
+    for name, value in integers.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < (0 if name == "n_classes" else 1):
+            raise InputError(f"{where}: model {name} = {value!r} must be a positive integer")
+        if value > 2**31 - 1:
+            raise InputError(f"{where}: model {name} = {value} is beyond any model this vp can hold")
+    if spec.n_channels not in (4, 5) or not spec.hidden:
+        raise InputError(f"{where}: model of {spec.n_channels} channels and {len(spec.hidden)} hidden layers")
+    if not (isinstance(spec.leaky_slope, (int, float)) and math.isfinite(spec.leaky_slope) and 0 <= spec.leaky_slope < 1):
+        raise InputError(f"{where}: model leaky_slope = {spec.leaky_slope!r} must be at least 0 and below 1")
+    try:
+        budget = float(os.environ.get(MEMORY_BUDGET_ENV, DEFAULT_MEMORY_BUDGET_GB)) * 2**30
+    except ValueError:
+        raise InputError(f"{MEMORY_BUDGET_ENV} must be a number of GiB") from None
+    needed = sum(model_bytes(spec))
+    if needed > budget:
+        raise InputError(f"{where}: the model needs {needed / 2**30:.1f} GiB of weights, above the budget of "
+                         f"{budget / 2**30:.1f} GiB (set {MEMORY_BUDGET_ENV} to raise it)")
+
+
+def model_bytes(spec: ModelSpec) -> tuple[int, int]:
+    """Bytes of the generator's and the discriminator's state (float32), counted on the meta
+    device: nothing is allocated, whatever the declared shape."""
+    with torch.device("meta"):
+        networks = build_models(spec)
+    return tuple(sum(t.numel() * 4 for t in network.state_dict().values()) for network in networks)

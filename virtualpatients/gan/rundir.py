@@ -8,6 +8,8 @@ import functools
 import io
 import json
 import platform
+import stat
+import time
 from dataclasses import asdict
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -15,14 +17,14 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save
+from safetensors.torch import load, save
 
 from .. import __version__
 from ..atomic import atomic_write_bytes
 from .config import TrainConfig, config_from_dict
 from ..data.encoding import BASES, BASES_WITH_GAP
 from ..errors import InputError
-from .model import Discriminator, Generator, ModelSpec, build_models
+from .model import Discriminator, Generator, ModelSpec, build_models, check_spec, model_bytes
 
 FORMAT = "vp-run"
 FORMAT_VERSION = 1
@@ -54,12 +56,15 @@ def history_csv(history: list[dict[str, float]]) -> bytes:
     return buffer.getvalue().encode()
 
 
-def save_weights(run_dir: Path, generator_state: dict) -> None:
+def save_weights(run_dir: Path, generator_state: dict, snapshot: dict[str, Any] | None = None) -> None:
     """The generator only: it is all that generation needs (the discriminator, needed to go on
-    training, is in checkpoint.safetensors), so a run to share or keep is a fraction of the size."""
+    training, is in checkpoint.safetensors), so a run to share or keep is a fraction of the size.
+    `snapshot` (run id and step) is also in run.json: loading checks that the two agree."""
     tensors = {f"generator.{k}": v.detach().cpu().contiguous() for k, v in generator_state.items()}
-    weights = save(tensors, metadata={"format": FORMAT, "format_version": str(FORMAT_VERSION)})
-    atomic_write_bytes(Path(run_dir) / MODEL_FILE, weights)
+    metadata = {"format": FORMAT, "format_version": str(FORMAT_VERSION)}
+    if snapshot is not None:
+        metadata["snapshot"] = json.dumps(snapshot, sort_keys=True)
+    atomic_write_bytes(Path(run_dir) / MODEL_FILE, save(tensors, metadata=metadata))
 
 
 def save_metadata(
@@ -82,10 +87,35 @@ def read_run_json(run_dir: Path) -> dict[str, Any]:
     return _read_run_json(Path(run_dir))
 
 
+RUN_FILE_MAX = 64 * 2**20  # run.json: metadata and history rows, never near this
+HEADER_MAX = 16 * 2**20  # a safetensors header: tensor names, shapes and a JSON state
+
+
+def read_regular(path: Path, limit: int | None = None) -> bytes:
+    """A regular file's bytes (not a device, FIFO or folder: /dev/zero would read forever), at
+    most `limit` of them, checked before reading."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise
+    except OSError as error:
+        raise InputError(f"{path}: cannot read ({error.strerror or error})") from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise InputError(f"{path}: {kind}")
+    if limit is not None and info.st_size > limit:
+        raise InputError(f"{path}: {info.st_size} bytes, more than the {limit} a vp file of this kind can hold")
+    try:
+        with open(path, "rb") as stream:
+            return stream.read() if limit is None else stream.read(limit + 1)
+    except OSError as error:
+        raise InputError(f"{path}: cannot read ({error.strerror or error})") from None
+
+
 def _read_run_json(run_dir: Path) -> dict[str, Any]:
     path = run_dir / RUN_FILE
     try:
-        run = json.loads(path.read_text())
+        run = json.loads(read_regular(path, RUN_FILE_MAX))
     except FileNotFoundError:
         raise InputError(f"{run_dir}: not a vp run directory ({RUN_FILE} is missing)") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -113,8 +143,9 @@ def _spec_from(run: dict[str, Any], path: Path) -> ModelSpec:
             minibatch_std=bool(model.get("minibatch_std", False)),
             class_bias=bool(model.get("class_bias", False)),
         )
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, OverflowError) as error:
         raise InputError(f"{path}: incomplete model description ({error})") from None
+    check_spec(spec, str(path))
     if run.get("alphabet") not in (BASES, BASES_WITH_GAP) or len(run["alphabet"]) != spec.n_channels:
         raise InputError(f"{path}: alphabet {run.get('alphabet')!r} does not match {spec.n_channels} channels")
     classes = run.get("classes") or []
@@ -139,21 +170,21 @@ def _spec_from(run: dict[str, Any], path: Path) -> ModelSpec:
     return spec
 
 
+def spec_from(run: dict[str, Any], run_dir: Path) -> ModelSpec:
+    """The model run.json declares, range-checked and within the memory budget."""
+    return _spec_from(run, Path(run_dir) / RUN_FILE)
+
+
 def read_networks(
     run_dir: Path, device: str | torch.device = "cpu"
 ) -> tuple[ModelSpec, TrainConfig, dict[str, Any], Generator, Discriminator | None]:
     """Rebuild both networks from a run directory; every weight must be present and fit exactly."""
     run_dir = Path(run_dir)
     run = _read_run_json(run_dir)
+    run, tensors = _consistent_snapshot(run_dir, run)
     spec = _spec_from(run, run_dir / RUN_FILE)
-    config = config_from_dict(run["config"])
     weights_path = run_dir / MODEL_FILE
-    try:
-        tensors = load_file(str(weights_path), device="cpu")
-    except FileNotFoundError:
-        raise InputError(f"{weights_path}: missing model weights") from None
-    except (SafetensorError, OSError, ValueError) as error:
-        raise InputError(f"{weights_path}: not a readable safetensors file ({error})") from None
+    config = config_from_dict(run.get("config"))
     generator, discriminator = build_models(spec)
     # Runs written before the model file held the generator only also carry the discriminator.
     with_discriminator = any(k.startswith("discriminator.") for k in tensors)
@@ -176,6 +207,67 @@ def read_networks(
         return spec, config, run, generator, None
     discriminator.to(device).eval()
     return spec, config, run, generator, discriminator
+
+
+def _consistent_snapshot(run_dir: Path, run: dict[str, Any]) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """run.json and the weights of one snapshot. A writer replaces the files one by one (each
+    atomically), so a reader may catch them mid-checkpoint: it reads again while the writer
+    holds the folder. Files of two different runs are refused; a newer model beside an older
+    run.json of the same run (a checkpoint cut short by a kill) has the shapes run.json describes."""
+    from ..runlock import writer_active
+
+    for attempt in range(100):
+        raw = _model_bytes(run_dir, run)
+        header = _safetensors_metadata(raw, run_dir / MODEL_FILE)
+        ours, theirs = run.get("snapshot"), _parsed(header.get("snapshot"))
+        if not isinstance(ours, dict) or theirs is None or theirs == ours:
+            break
+        if not writer_active(run_dir):
+            if theirs.get("run_id") != ours.get("run_id"):
+                raise InputError(f"{run_dir}: {MODEL_FILE} and {RUN_FILE} belong to different runs (a replacement "
+                                 "of the folder did not finish); train it again")
+            break
+        time.sleep(0.05)
+        run = _read_run_json(run_dir)
+    try:
+        return run, load(raw)
+    except (SafetensorError, ValueError) as error:
+        raise InputError(f"{run_dir / MODEL_FILE}: not a readable safetensors file ({error})") from None
+
+
+def _parsed(text: str | None) -> dict | None:
+    try:
+        value = json.loads(text) if text else None
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _model_bytes(run_dir: Path, run: dict[str, Any]) -> bytes:
+    """The model file's bytes, after checking that its size fits the model run.json declares
+    (and that model within the memory budget), so nothing large is read or allocated first."""
+    path = run_dir / MODEL_FILE
+    spec = _spec_from(run, run_dir / RUN_FILE)
+    generator_bytes, _ = model_bytes(spec)
+    try:
+        size = path.stat().st_size if path.is_file() else None
+        if size is not None and size < generator_bytes:
+            raise InputError(f"{path}: {size} bytes, too small for the generator run.json describes "
+                             f"({generator_bytes} bytes of weights)")
+        return read_regular(path, generator_bytes * 3 + HEADER_MAX)  # older runs also hold the discriminator
+    except FileNotFoundError:
+        raise InputError(f"{path}: missing model weights") from None
+
+
+def _safetensors_metadata(raw: bytes, path: Path) -> dict[str, str]:
+    size = int.from_bytes(raw[:8], "little") if len(raw) >= 8 else 0
+    if not 0 < size <= min(len(raw) - 8, HEADER_MAX):
+        raise InputError(f"{path}: not a readable safetensors file (header size {size})")
+    try:
+        metadata = json.loads(raw[8 : 8 + size]).get("__metadata__") or {}
+    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError) as error:
+        raise InputError(f"{path}: not a readable safetensors file ({error})") from None
+    return metadata if isinstance(metadata, dict) else {}
 
 
 def read_history(run_dir: Path) -> list[dict[str, float]]:

@@ -37,6 +37,7 @@ class TrainingState:
     best: Any = None  # the monitor's Selection so far, or None
     world_size: int = 1
     spec: Any = None  # the ModelSpec, for the run directory's metadata; rebuilt from run.json, not stored here
+    snapshot: dict[str, Any] | None = None  # run id and step, also in run.json and the model file
 
 
 def to_bytes(state: TrainingState) -> bytes:
@@ -61,6 +62,7 @@ def to_bytes(state: TrainingState) -> bytes:
         "best_distance": best_distance,
         "world_size": state.world_size,
         "param_groups": {name: state.optimisers[name]["param_groups"] for name in _OPTIMISERS},
+        "snapshot": state.snapshot,
     }
     tensors = {key: value.detach().cpu().contiguous() for key, value in tensors.items()}
     return save(tensors, metadata={"format": FORMAT, "format_version": str(FORMAT_VERSION), "state": json.dumps(header)})
@@ -70,15 +72,16 @@ def save_checkpoint(run_dir: Path, state: TrainingState) -> None:
     atomic_write_bytes(Path(run_dir) / CHECKPOINT_FILE, to_bytes(state))
 
 
-def load_checkpoint(run_dir: Path) -> TrainingState:
-    """Read a checkpoint strictly: its format, version and every part must be there."""
+def load_checkpoint(run_dir: Path, limit: int | None = None) -> TrainingState:
+    """Read a checkpoint strictly: its format, version and every part must be there; a file
+    over `limit` bytes (what the run's declared model can need) is refused before reading."""
+    from .rundir import read_regular
+
     path = Path(run_dir) / CHECKPOINT_FILE
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path, limit)
     except FileNotFoundError:
         raise InputError(f"{path}: no training checkpoint to resume from") from None
-    except OSError as error:
-        raise InputError(f"{path}: cannot read ({error.strerror or error})") from None
     try:
         tensors = load(raw)
         metadata = _header(raw)
@@ -131,4 +134,5 @@ def _unpack(tensors: dict[str, torch.Tensor], header: dict[str, Any]) -> Trainin
     return TrainingState(
         step=int(header["step"]), networks=networks, optimisers=optimisers, rng_states=rng_states,
         history=list(header["history"]), warnings=list(header["warnings"]), best=best, world_size=world_size,
+        snapshot=header.get("snapshot"),
     )

@@ -212,11 +212,15 @@ def _restore(run: _Training, resume: TrainingState, announce=None) -> None:
             f"the checkpoint was written by {resume.world_size} process(es); resume with as many, not "
             f"{run.topology.world_size}"
         )
-    run.generator.load_state_dict(resume.networks["generator"])
-    run.discriminator.load_state_dict(resume.networks["discriminator"])
-    run.opt_g.load_state_dict(resume.optimisers["opt_g"])
-    run.opt_d.load_state_dict(resume.optimisers["opt_d"])
-    run.rng.set_state(resume.rng_states[run.topology.rank])
+    try:
+        run.generator.load_state_dict(resume.networks["generator"])
+        run.discriminator.load_state_dict(resume.networks["discriminator"])
+        run.opt_g.load_state_dict(resume.optimisers["opt_g"])
+        run.opt_d.load_state_dict(resume.optimisers["opt_d"])
+        run.rng.set_state(resume.rng_states[run.topology.rank])
+    except (RuntimeError, ValueError, KeyError) as error:
+        first = " ".join(line.strip() for line in str(error).strip().splitlines()[:2])
+        raise InputError(f"the checkpoint does not fit the model its run describes ({first[:300]})") from None
     run.history, run.warnings, run.best = list(resume.history), Warnings(announce, resume.warnings), resume.best
     run.first_step = resume.step + 1
 
