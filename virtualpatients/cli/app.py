@@ -5,25 +5,18 @@ Heavy imports (torch, numpy, Biopython) happen inside commands so `vp --help` st
 
 from __future__ import annotations
 
-import errno
-import functools
 import json
-import os
 import sys
-import time
-from collections import Counter
-from contextlib import nullcontext
 from pathlib import Path
-from typing import Annotated, NoReturn, Optional
+from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from . import options as o
 from ..errors import InputError, VPError
-from ..runlock import run_lock
+from .console import clean_errors, err, warn_all
 from .session import check_run_dir, print_verdict
+from .training import resume_run_dir, train_cohort
 
 app = typer.Typer(
     add_completion=False,
@@ -31,8 +24,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="vp: learn a cohort's DNA sequences with a GAN and write new virtual patients as FASTA.",
 )
-# Logs and pipes get 100 columns (rich's default is 80): the tables are laid out for that width.
-err = Console(stderr=True, width=None if sys.stderr.isatty() or os.environ.get("COLUMNS") else 100)
 
 
 def _show_version(value: bool) -> None:
@@ -50,190 +41,6 @@ def _main(
     ] = False,
 ) -> None:
     """vp: learn a cohort's DNA sequences with a GAN and write new virtual patients as FASTA."""
-
-
-DEBUG_ON = {"1", "true", "yes", "on"}
-# The place written to fails, not the program: the cause in plain words, exit 1.
-PLACE_FAILURES = {"ENOSPC": "no space left on device", "EDQUOT": "disk quota exceeded",
-                  "EROFS": "read-only file system", "EACCES": "permission denied", "EPERM": "operation not permitted"}
-WRITE_ONLY_FAILURES = {"ENOSPC", "EDQUOT", "EROFS"}  # permissions can refuse a read as well
-
-
-def _debugging() -> bool:
-    return os.environ.get("VP_DEBUG", "").strip().lower() in DEBUG_ON
-
-
-def _place_failure(error: OSError) -> str | None:
-    import errno
-
-    name = errno.errorcode.get(error.errno or 0, "")
-    if name not in PLACE_FAILURES:
-        return None
-    if error.filename is None:  # a write to an open stream names no file
-        return PLACE_FAILURES[name]
-    where = os.fsdecode(error.filename) if isinstance(error.filename, bytes) else str(error.filename)
-    return f"{PLACE_FAILURES[name]}{' while writing' if name in WRITE_ONLY_FAILURES else ':'} {where}"
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
-    raise typer.Exit(code) from None
-
-
-def clean_errors(command):
-    """End known failures with one line and their exit code; Ctrl-C with 130; a closed pipe quietly;
-    a full disk or a read-only place with exit 1 and the cause."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except VPError as error:
-            _fail(str(error), error.exit_code)
-        except KeyboardInterrupt:
-            err.print("interrupted")
-            raise typer.Exit(130) from None
-        except BrokenPipeError:
-            # The reader (e.g. `head`) left; point stdout at /dev/null so the exit flush cannot fail.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            raise typer.Exit(0) from None
-        except (typer.Exit, typer.Abort, SystemExit):
-            raise
-        except Exception as error:  # a bug, not a user error: one line, the traceback on request
-            cause = _place_failure(error) if isinstance(error, OSError) else None
-            if cause is not None:
-                _fail(cause, 1)
-            if _debugging():
-                raise
-            _fail(f"unexpected {type(error).__name__}: {error} (set VP_DEBUG=1 for the traceback)", 1)
-
-    return wrapper
-
-
-def _warn_now(message: str) -> None:
-    """A warning while training runs: printed above the progress bar (same console)."""
-    err.print(f"[yellow]warning:[/] {message}", highlight=False)
-
-
-def _warn(messages) -> None:
-    for message in messages:
-        _warn_now(message)
-
-
-def _train(data, config, settings, labels_from_files, out, force=False, cds=False):
-    from ..gan.config import resolve_config
-    from ..gan.distributed import from_environment
-
-    main_process = from_environment().is_main  # under torchrun, rank 0 alone talks and writes
-    if not data:
-        raise InputError("give the FASTA file(s) to train on (or --resume RUN_DIR)")
-    config = resolve_config(config, settings)
-    check_run_dir(out)  # `vp balance --out FILE` comes here without the train command's check
-    run_dir = out or Path("runs") / time.strftime("run-%Y%m%d-%H%M%S")
-    # One writer per run folder: a second `vp train` on it is refused now, not after reading data.
-    with run_lock(run_dir) if main_process else nullcontext():
-        return _train_held(data, config, labels_from_files, run_dir, force, cds, main_process)
-
-
-def _train_held(data, config, labels_from_files, run_dir, force, cds, main_process):
-    from ..data.fasta import read_cohort
-    from ..gan.fit import train
-
-    cohort = read_cohort(
-        data, config.length_policy, label_key=config.label_key, labels_from_files=labels_from_files, cds=cds
-    )
-    if main_process:
-        _warn(cohort.warnings)
-        classes = "" if cohort.labels is None else f", classes {dict(sorted(Counter(cohort.labels).items()))}"
-        err.print(f"read {len(cohort)} sequences of length {cohort.length} from {len(data)} file(s){classes}", highlight=False)
-    run = _training_session(
-        run_dir, config.steps, 0, lambda progress, stop: train(
-            cohort, config, run_dir=run_dir, progress=progress, should_stop=stop, force=force, warn=_warn_now
-        ),
-    )
-    _finish_training(run, run_dir)
-    return cohort, run_dir
-
-
-def _training_session(run_dir, steps, start, train_call):
-    """Progress bar and signal handling around a library training call; typed stops become
-    messages that say what was saved and how to go on."""
-    from ..errors import Diverged, Interrupted
-    from ..gan.distributed import from_environment
-    from .session import stop_on_signals, training_progress
-
-    with training_progress(err, steps, start, enabled=from_environment().is_main) as progress, \
-            stop_on_signals() as should_stop:
-        try:
-            return train_call(progress, should_stop)
-        except Interrupted as stop:
-            stop.args = (f"{stop.reason} at step {stop.step} of {steps}: checkpoint saved in {run_dir}; "
-                         f"continue with: vp train --resume {run_dir}",)
-            raise
-        except Diverged as error:
-            if error.last_good_step is not None:
-                error.args = (f"{error}; {run_dir} keeps the last good checkpoint (step {error.last_good_step})",)
-            raise
-        except OSError as error:
-            if error.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EIO):
-                raise
-            raise VPError(f"cannot write the run ({error.strerror}: {error.filename or run_dir}); "
-                          f"{_what_was_saved(run_dir)}") from None
-
-
-def _what_was_saved(run_dir) -> str:
-    from ..gan.rundir import read_run_json
-
-    try:
-        step = read_run_json(run_dir).get("steps_done")
-    except InputError:
-        return "no checkpoint was saved; free space (or choose another --out) and train again"
-    return f"{run_dir} keeps its checkpoint of step {step}; free space and continue with: vp train --resume {run_dir}"
-
-
-def _finish_training(run, run_dir) -> None:
-    from ..gan.distributed import from_environment
-    from .session import remember_last_run
-
-    if not from_environment().is_main:
-        raise typer.Exit(0)
-    remember_last_run(run_dir)
-    facts = run.metadata
-    processes = f" x {facts['processes']} processes" if facts.get("processes", 1) > 1 else ""
-    err.print(
-        f"wrote run to [bold]{run_dir}[/] ({facts['wall_time_s']:.1f} s, {facts['steps_done']} steps on "
-        f"{facts['device']}{processes}); `vp generate` and `vp evaluate` use it by default here",
-        highlight=False,
-    )
-    if run.warnings:
-        err.print(f"{len(run.warnings)} warning(s) above: read them before using this run", highlight=False)
-    if collapsed := run.collapse_warning():
-        err.print(f"[bold red]poor result:[/] {collapsed} (see the warnings above)", highlight=False)
-        return
-    _first_look(run)
-
-
-FIRST_LOOK_MAX = 1000  # generated sequences in the check after training: a second or two, not minutes
-
-
-def _first_look(run) -> None:
-    """The last line of `vp train` says plainly whether the result is poor: the verdict of a
-    quick evaluation (no baselines, no BLAST) of sequences generated from the kept model."""
-    from ..evaluation.evaluate import evaluate
-
-    training, holdout = run.training_set, run.holdout_set
-    n = min(max(len(training), 100), FIRST_LOOK_MAX)
-    judged = evaluate(run.generate(n, seed=0), training, holdout)["verdict"]
-    if judged["reasons"]:
-        err.print(f"[bold red]poor result[/] ({n} generated, judged against the training data):", highlight=False)
-        for reason in judged["reasons"]:
-            err.print(f"  - {reason}", highlight=False, soft_wrap=True)
-        err.print("remedies: a hold-out (--holdout 0.2) to keep the best step, more data, or another recipe "
-                  "(configs/*.toml); `vp evaluate --baselines` compares with simple generators", highlight=False)
-    else:
-        err.print(f"first look ({n} generated): no problem found; `vp evaluate --baselines` for the full "
-                  "comparison", highlight=False)
 
 
 @app.command()
@@ -257,28 +64,12 @@ def train(
     settings = settings or {}
     check_run_dir(out)  # a file where the run directory should go: refuse before reading the data
     if resume is None:
-        _train(data, config, settings, labels_from_files, out, force, cds)
+        train_cohort(data, config, settings, labels_from_files, out, force, cds)
         return
     changed = sorted(k for k, v in settings.items() if v is not None and k != "steps")
     if changed or config is not None or out is not None or labels_from_files or cds:
         raise InputError("--resume continues the saved configuration; only --steps (and the data files) may be given")
-    steps = settings.get("steps")
-    from ..gan.distributed import from_environment
-
-    with run_lock(resume) if from_environment().is_main else nullcontext():
-        _resume_held(resume, data, steps)
-
-
-def _resume_held(resume, data, steps):
-    from ..gan.fit import resume as resume_run
-    from ..gan.rundir import read_run_json
-
-    recorded = read_run_json(resume)
-    saved = recorded.get("config")
-    total = steps or (saved.get("steps", 0) if isinstance(saved, dict) else 0)
-    run = _training_session(resume, total, recorded.get("steps_done") or 0, lambda progress, stop: resume_run(
-        resume, data, steps, progress=progress, should_stop=stop, warn=_warn_now))
-    _finish_training(run, resume)
+    resume_run_dir(resume, data, settings.get("steps"))
 
 
 @app.command()
@@ -307,7 +98,7 @@ def generate(
     check_output_file(output, force)  # before the model loads: a bad --output costs nothing
     run = Run.load(resolve_run_dir(model), select_device(device))
     class_index(run, label)  # refuse an unknown label before anything is written
-    _warn(message for message in (run.collapse_warning(), run.label_warning(label)) if message)
+    warn_all(message for message in (run.collapse_warning(), run.label_warning(label)) if message)
     write_stream(run.generate_fasta(n, seed, label, sample, chunk_size=batch_size), output, force)
     if output is not None:
         err.print(f"wrote {n} sequences to {output}", highlight=False)
@@ -324,11 +115,11 @@ def _evaluation(
     generated_set, real_set, held_set, warnings, run = evaluation_inputs(
         generated, real, holdout, n, model, seed, sample, length_policy, label
     )
-    _warn(warnings)
+    warn_all(warnings)
     evaluation = evaluate(generated_set, real_set, held_set, reference=read_reference(reference), label=label,
                           blast=blast, baselines=baselines, seed=seed)
     if evaluation.summary["diversity"]["warning"]:
-        _warn([evaluation.summary["diversity"]["warning"]])
+        warn_all([evaluation.summary["diversity"]["warning"]])
     return evaluation, run, (real_set, held_set)
 
 
@@ -422,7 +213,7 @@ def balance(
     from .session import write_stream
 
     if model is None:
-        cohort, model = _train(data, config, settings or {}, labels_from_files, out)
+        cohort, model = train_cohort(data, config, settings or {}, labels_from_files, out)
     run = Run.load(model)
     if not run.classes:
         raise VPError(f"{model}: this model was trained without labels; balancing needs a conditional model")

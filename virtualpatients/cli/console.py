@@ -1,0 +1,87 @@
+"""The CLI's stderr console and how failures end: one line, a documented exit code, never a
+traceback unless VP_DEBUG asks for one."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from ..errors import VPError
+
+# Logs and pipes get 100 columns (rich's default is 80): the tables are laid out for that width.
+err = Console(stderr=True, width=None if sys.stderr.isatty() or os.environ.get("COLUMNS") else 100)
+
+
+DEBUG_ON = {"1", "true", "yes", "on"}
+# The place written to fails, not the program: the cause in plain words, exit 1.
+PLACE_FAILURES = {"ENOSPC": "no space left on device", "EDQUOT": "disk quota exceeded",
+                  "EROFS": "read-only file system", "EACCES": "permission denied", "EPERM": "operation not permitted"}
+WRITE_ONLY_FAILURES = {"ENOSPC", "EDQUOT", "EROFS"}  # permissions can refuse a read as well
+
+
+def _debugging() -> bool:
+    return os.environ.get("VP_DEBUG", "").strip().lower() in DEBUG_ON
+
+
+def _place_failure(error: OSError) -> str | None:
+    import errno
+
+    name = errno.errorcode.get(error.errno or 0, "")
+    if name not in PLACE_FAILURES:
+        return None
+    if error.filename is None:  # a write to an open stream names no file
+        return PLACE_FAILURES[name]
+    where = os.fsdecode(error.filename) if isinstance(error.filename, bytes) else str(error.filename)
+    return f"{PLACE_FAILURES[name]}{' while writing' if name in WRITE_ONLY_FAILURES else ':'} {where}"
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(code) from None
+
+
+def clean_errors(command):
+    """End known failures with one line and their exit code; Ctrl-C with 130; a closed pipe quietly;
+    a full disk or a read-only place with exit 1 and the cause."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except VPError as error:
+            _fail(str(error), error.exit_code)
+        except KeyboardInterrupt:
+            err.print("interrupted")
+            raise typer.Exit(130) from None
+        except BrokenPipeError:
+            # The reader (e.g. `head`) left; point stdout at /dev/null so the exit flush cannot fail.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(0) from None
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except Exception as error:  # a bug, not a user error: one line, the traceback on request
+            cause = _place_failure(error) if isinstance(error, OSError) else None
+            if cause is not None:
+                _fail(cause, 1)
+            if _debugging():
+                raise
+            _fail(f"unexpected {type(error).__name__}: {error} (set VP_DEBUG=1 for the traceback)", 1)
+
+    return wrapper
+
+
+def warn_now(message: str) -> None:
+    """A warning while training runs: printed above the progress bar (same console)."""
+    err.print(f"[yellow]warning:[/] {message}", highlight=False)
+
+
+def warn_all(messages) -> None:
+    for message in messages:
+        warn_now(message)
