@@ -135,3 +135,15 @@ def test_model_and_run_json_of_different_runs_are_refused_and_of_one_run_load(ti
     shutil.copy(second / "model.safetensors", first / "model.safetensors")
     with pytest.raises(InputError, match="model.safetensors and run.json belong to different runs"):
         load_run(first)
+
+
+def test_a_new_run_folder_gets_the_permissions_mkdir_would_give(tiny_cohort, tmp_path):
+    import stat
+
+    import virtualpatients as vp
+    from virtualpatients.atomic import current_umask
+    from virtualpatients.gan.config import TrainConfig
+
+    vp.train(vp.read_cohort(tiny_cohort), TrainConfig(steps=2, hidden=(8,), noise_dim=4, batch_size=8, device="cpu"),
+             run_dir=tmp_path / "run")
+    assert stat.S_IMODE((tmp_path / "run").stat().st_mode) == 0o777 & ~current_umask()  # not mkdtemp's 0700

@@ -27,7 +27,7 @@ PLACE_ERRORS = {getattr(errno, name) for name in ("ENOSPC", "EDQUOT", "EROFS", "
 SWEEP_MIN_BYTES = 1 << 20
 
 
-def _umask() -> int:
+def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -97,7 +97,7 @@ def atomic_writer(path: Path, sweep: bool = True) -> Iterator[BinaryIO]:
             stream.flush()
             os.fsync(stream.fileno())
         # mkstemp creates 0600 files; give the result the permissions a plain open() would.
-        os.chmod(temporary, 0o666 & ~_umask())
+        os.chmod(temporary, 0o666 & ~current_umask())
         os.replace(temporary, path)
     except BaseException as error:
         Path(temporary).unlink(missing_ok=True)

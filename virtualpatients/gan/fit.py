@@ -20,6 +20,7 @@ import numpy as np
 
 from ..data.sequences import SequenceSet
 from ..data.splits import class_indices, holdout_split
+from ..atomic import current_umask
 from ..errors import Diverged, InputError
 from .config import TrainConfig, config_from_dict
 from ..runlock import run_lock
@@ -61,6 +62,7 @@ class RunWriter:
         if whole:
             target.parent.mkdir(parents=True, exist_ok=True)
             target = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.partial-"))
+            target.chmod(0o777 & ~current_umask())  # mkdtemp makes 0700; a run folder gets what mkdir would give
         state.snapshot = {"run_id": self.run_id, "step": state.step}
         try:
             save_checkpoint(target, state)
