@@ -46,6 +46,7 @@ def _main(
 @app.command()
 @clean_errors
 @o.with_config_flags()
+@o.with_vcf_flags
 def train(
     data: o.OptionalData = None, config: o.Config = None,
     labels_from_files: o.LabelsFromFiles = False,
@@ -56,6 +57,7 @@ def train(
     force: Annotated[bool, typer.Option(help="Overwrite an existing run directory.")] = False,
     cds: o.Cds = False,
     settings: dict | None = None,
+    vcf=None,
 ) -> None:
     """Train a GAN (conditional when the records carry labels) and write a run directory.
 
@@ -64,10 +66,10 @@ def train(
     settings = settings or {}
     check_run_dir(out)  # a file where the run directory should go: refuse before reading the data
     if resume is None:
-        train_cohort(data, config, settings, labels_from_files, out, force, cds)
+        train_cohort(data, config, settings, labels_from_files, out, force, cds, vcf)
         return
     changed = sorted(k for k, v in settings.items() if v is not None and k != "steps")
-    if changed or config is not None or out is not None or labels_from_files or cds:
+    if changed or config is not None or out is not None or labels_from_files or cds or vcf is not None:
         raise InputError("--resume continues the saved configuration; only --steps (and the data files) may be given")
     resume_run_dir(resume, data, settings.get("steps"))
 
@@ -84,8 +86,12 @@ def generate(
     sample: o.Sample = None,
     label: Annotated[Optional[str], typer.Option(help="Class to generate (conditional models).")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "cpu",
+    output_format: Annotated[str, typer.Option("--format", help="fasta, or vcf (phased; pairs of haplotypes "
+                                                "make diploid samples).")] = "fasta",
+    reference: Annotated[Optional[Path], typer.Option(help="VCF output of a model trained from FASTA: the "
+                                                      "reference (first record) to call variants against.")] = None,
 ) -> None:
-    """Write N generated sequences as FASTA (stdout unless --output)."""
+    """Write N generated sequences as FASTA or VCF (stdout unless --output)."""
     from ..gan.generate import class_index
     from ..gan.run import Run
     from ..gan.train import select_device
@@ -99,9 +105,21 @@ def generate(
     run = Run.load(resolve_run_dir(model), select_device(device))
     class_index(run, label)  # refuse an unknown label before anything is written
     warn_all(message for message in (run.collapse_warning(), run.label_warning(label)) if message)
-    write_stream(run.generate_fasta(n, seed, label, sample, chunk_size=batch_size), output, force)
+    if o.checked_format(output_format) == "vcf":
+        named_reference = None if reference is None else _first_record(reference)
+        chunks = iter([run.generate_vcf(n, seed, label, sample, named_reference)])
+    else:
+        chunks = run.generate_fasta(n, seed, label, sample, chunk_size=batch_size)
+    write_stream(chunks, output, force)
     if output is not None:
         err.print(f"wrote {n} sequences to {output}", highlight=False)
+
+
+def _first_record(path: Path) -> tuple[str, str]:
+    from ..data.fasta import read_cohort
+
+    reference = read_cohort([path], min_records=1)
+    return reference.descriptions[0], reference.strings()[0]
 
 
 def _evaluation(
@@ -195,6 +213,7 @@ def report(
 @app.command()
 @clean_errors
 @o.with_config_flags(("steps", "loss", "output", "label_key"))
+@o.with_vcf_flags
 def balance(
     data: o.Data,
     output: Annotated[Path, typer.Option("--output", "-o", help="Balanced FASTA to write.")],
@@ -203,24 +222,30 @@ def balance(
     force: o.Force = False, seed: o.Seed = 0, config: o.Config = None,
     labels_from_files: o.LabelsFromFiles = False,
     out: Annotated[Optional[Path], typer.Option("--out", help="Run directory when training.")] = None,
+    output_format: o.Format = "fasta",
     settings: dict | None = None,
+    vcf=None,
 ) -> None:
     """Write every real record plus generated records of the smaller classes until classes are balanced."""
     from ..data.fasta import read_cohort
-    from ..evaluation.balance import balanced_fasta, check_classes, plan_counts
+    from ..evaluation.balance import balanced_fasta, balanced_vcf, check_classes, plan_counts
     from ..gan.run import Run
     from ..report.tables import balance_table
     from .session import write_stream
 
+    o.checked_format(output_format)  # before training, not after
     if model is None:
-        cohort, model = train_cohort(data, config, settings or {}, labels_from_files, out)
+        cohort, model = train_cohort(data, config, settings or {}, labels_from_files, out, vcf=vcf)
     run = Run.load(model)
     if not run.classes:
         raise VPError(f"{model}: this model was trained without labels; balancing needs a conditional model")
-    cohort = read_cohort(data, run.config.length_policy, label_key=run.config.label_key, labels_from_files=labels_from_files)
+    cohort = read_cohort(data, run.config.length_policy, label_key=run.config.label_key,
+                         labels_from_files=labels_from_files, vcf=vcf)
     counts = check_classes(cohort, run)
     to_generate = plan_counts(counts, target)
-    write_stream(balanced_fasta(cohort, run, to_generate, seed), output, force)
+    chunks = ([balanced_vcf(cohort, run, to_generate, seed)] if output_format == "vcf"
+              else balanced_fasta(cohort, run, to_generate, seed))
+    write_stream(chunks, output, force)
     err.print(balance_table(counts, to_generate))
     err.print(f"wrote {len(cohort) + sum(to_generate.values())} records to {output}", highlight=False)
 
@@ -265,6 +290,7 @@ def fetch(
 
 @app.command()
 @clean_errors
+@o.with_vcf_flags
 def baseline(
     kind: Annotated[str, typer.Argument(help="independent, markov, resample-mutate or copy.")],
     data: o.Data,
@@ -275,8 +301,10 @@ def baseline(
     length_policy: o.Policy = "error",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
     force: o.Force = False,
+    output_format: o.Format = "fasta",
+    vcf=None,
 ) -> None:
-    """Write N sequences of a baseline generator fitted on DATA (per class when labelled), as FASTA."""
+    """Write N sequences of a baseline generator fitted on DATA (per class when labelled), as FASTA or VCF."""
     from ..data.encoding import decode
     from ..data.fasta import read_cohort
     from ..data.sequences import format_fasta
@@ -285,8 +313,18 @@ def baseline(
 
     if n < 0:
         raise InputError(f"-n {n}: must be zero or more")
-    estimator = make(kind, order).fit(read_cohort(data, length_policy, label_key=label_key))
-    drawn = estimator.sample(n, seed)  # a labelled fit draws classes in the training proportions
+    o.checked_format(output_format)
+    cohort = read_cohort(data, length_policy, label_key=label_key, vcf=vcf)
+    if output_format == "vcf" and (cohort.sites is None or n % 2):
+        raise InputError("--format vcf: needs VCF input (its sites) and an even -n (two haplotypes a sample)")
+    drawn = make(kind, order).fit(cohort).sample(n, seed)  # a labelled fit draws classes in the training proportions
+    if output_format == "vcf":
+        from ..data.vcf_out import format_vcf, sample_names
+
+        header = [f"source=vp baseline {kind}", f"vp_seed={seed}", "vp_note=synthetic haplotypes, not real individuals"]
+        write_stream([format_vcf(drawn.indices, drawn.alphabet, cohort.sites, sample_names(n, drawn.labels), header)],
+                     output, force)
+        return
     description = f"baseline={kind} seed={seed}" + (f" order={order}" if kind == "markov" else "")
     titles = [f"{name} {description}" + ("" if drawn.labels is None else f" {label_key}={drawn.labels[i]}")
               for i, name in enumerate(drawn.ids)]

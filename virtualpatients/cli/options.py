@@ -64,8 +64,8 @@ def with_config_flags(keys: tuple[str, ...] | None = None) -> Callable:
     return decorate
 
 
-Data = Annotated[list[Path], typer.Argument(help="FASTA file(s) with the cohort.")]
-OptionalData = Annotated[Optional[list[Path]], typer.Argument(help="FASTA file(s) with the cohort.")]
+Data = Annotated[list[Path], typer.Argument(help="FASTA, GenBank or VCF file(s) with the cohort.")]
+OptionalData = Annotated[Optional[list[Path]], typer.Argument(help="FASTA, GenBank or VCF file(s) with the cohort.")]
 Cds = Annotated[bool, typer.Option("--cds", help="GenBank input: use each record's coding sequence (CDS).")]
 Config = Annotated[Optional[Path], typer.Option("--config", help="TOML recipe, e.g. configs/wgan-gp.toml.")]
 LabelsFromFiles = Annotated[
@@ -93,3 +93,61 @@ Baselines = Annotated[
     bool, typer.Option("--baselines", help="Also score the baseline generators (PWM, Markov, resample-mutate, copy).")
 ]
 Force = Annotated[bool, typer.Option(help="Overwrite the output file if it exists.")]
+Format = Annotated[str, typer.Option("--format", help="fasta, or vcf (VCF input only: phased, against its sites; "
+                                     "pairs of haplotypes make diploid samples).")]
+
+
+def checked_format(name: str) -> str:
+    from ..errors import InputError
+
+    if name not in ("fasta", "vcf"):
+        raise InputError(f"--format {name}: choose fasta or vcf")
+    return name
+
+
+# VCF input: (parameter, flag, type, help). Collected into one data.vcf.VcfOptions, passed as `vcf`.
+VCF_FLAGS: list[tuple[str, str, Any, str]] = [
+    ("reference", "--reference", Optional[Path], "VCF input: reference FASTA; with --region, sequences are the "
+     "region with each haplotype's SNVs (default: the alleles at the sites)."),
+    ("region", "--region", Optional[str], "VCF input: CHR:START-END of the reference (1-based, inclusive)."),
+    ("samples", "--samples", Optional[Path], "VCF input: only the samples named in this file (one a line)."),
+    ("labels", "--labels", Optional[Path], "VCF input: tab-separated sample sheet (header; a `sample` column) "
+     "giving each sample's class."),
+    ("label_column", "--label-column", Optional[str], "VCF input: the sample sheet's class column (default: label)."),
+    ("skip_sites", "--skip-sites", Optional[str], "VCF input: skip and count these site kinds instead of refusing "
+     "them: any of missing, multiallelic, indel, unphased (comma-separated)."),
+]
+
+
+def with_vcf_flags(command: Callable) -> Callable:
+    """Give a command the VCF input options and pass them to it as `vcf` (None when none is given)."""
+    resolved = typing.get_type_hints(command, include_extras=True)
+    signature = inspect.signature(command)
+    params = [p.replace(annotation=resolved.get(p.name, p.annotation))
+              for p in signature.parameters.values() if p.name != "vcf"]
+    for name, flag, annotation, help_text in VCF_FLAGS:
+        option = typer.Option(flag, help=help_text, rich_help_panel="VCF input")
+        params.append(inspect.Parameter(f"vcf_{name}", inspect.Parameter.KEYWORD_ONLY, default=None,
+                                        annotation=Annotated[annotation, option]))
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        given = {name: kwargs.pop(f"vcf_{name}", None) for name, *_ in VCF_FLAGS}
+        return command(*args, vcf=vcf_options(**given), **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params} | {"return": resolved.get("return")}
+    return wrapper
+
+
+def vcf_options(reference=None, region=None, samples=None, labels=None, label_column=None, skip_sites=None):
+    if all(value is None for value in (reference, region, samples, labels, label_column, skip_sites)):
+        return None
+    from ..data.vcf import VcfOptions
+
+    return VcfOptions(
+        reference=None if reference is None else str(reference), region=region,
+        samples=None if samples is None else str(samples), labels=None if labels is None else str(labels),
+        label_column=label_column or "label",
+        skip=tuple(kind.strip() for kind in (skip_sites or "").split(",") if kind.strip()),
+    )

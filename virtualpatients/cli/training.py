@@ -17,7 +17,7 @@ from .console import err, warn_all as _warn, warn_now as _warn_now
 from .session import check_run_dir
 
 
-def train_cohort(data, config, settings, labels_from_files, out, force=False, cds=False):
+def train_cohort(data, config, settings, labels_from_files, out, force=False, cds=False, vcf=None):
     from ..gan.config import resolve_config
     from ..gan.distributed import from_environment
 
@@ -29,15 +29,15 @@ def train_cohort(data, config, settings, labels_from_files, out, force=False, cd
     run_dir = out or Path("runs") / time.strftime("run-%Y%m%d-%H%M%S")
     # One writer per run folder: a second `vp train` on it is refused now, not after reading data.
     with run_lock(run_dir) if main_process else nullcontext():
-        return _train_held(data, config, labels_from_files, run_dir, force, cds, main_process)
+        return _train_held(data, config, labels_from_files, run_dir, force, cds, main_process, vcf)
 
 
-def _train_held(data, config, labels_from_files, run_dir, force, cds, main_process):
+def _train_held(data, config, labels_from_files, run_dir, force, cds, main_process, vcf):
     from ..data.fasta import read_cohort
     from ..gan.fit import train
 
     cohort = read_cohort(
-        data, config.length_policy, label_key=config.label_key, labels_from_files=labels_from_files, cds=cds
+        data, config.length_policy, label_key=config.label_key, labels_from_files=labels_from_files, cds=cds, vcf=vcf
     )
     if main_process:
         _warn(cohort.warnings)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from .encoding import BASES_WITH_GAP, GAP, alphabet_for
 from .records import read_records, record_id
 from ..errors import InputError
 from .sequences import SequenceSet, SourceFile
+from .vcf import VcfOptions, is_vcf, read_vcf
 
 LENGTH_POLICIES = ("error", "pad", "crop")
 
@@ -83,8 +85,10 @@ def read_cohort(
     label_key: str | None = None,
     labels_from_files: bool = False,
     cds: bool = False,
+    vcf: VcfOptions | None = None,
 ) -> SequenceSet:
-    """Read, validate and encode FASTA files into one equal-length cohort, with classes if any."""
+    """Read, validate and encode FASTA (or GenBank) files into one equal-length cohort, with
+    classes if any; or VCF files (phased haplotypes, one sequence each; `vcf` says how)."""
     if isinstance(paths, (str, Path)):
         paths = [paths]
     if length_policy not in LENGTH_POLICIES:
@@ -95,6 +99,8 @@ def read_cohort(
     sources: list[SourceFile] = []
     lengths: list[int] = []
     buffer = bytearray()
+    if any(is_vcf(path) for path in paths):
+        return _read_vcf_cohort(paths, vcf or VcfOptions(), length_policy, min_records, label_key or "label")
     for path in paths:
         file_records = read_records(Path(path), buffer, cds)
         records += [_Record(file_records.path, record_id(title), title) for title in file_records.titles]
@@ -120,4 +126,32 @@ def read_cohort(
         origin=", ".join(map(str, paths)),
         read_options={"length_policy": length_policy, "label_key": label_key,
                       "labels_from_files": labels_from_files, "cds": cds},
+    )
+
+
+def _read_vcf_cohort(paths, options: VcfOptions, length_policy: str, min_records: int, label_key: str) -> SequenceSet:
+    """Haplotypes of one or more VCF files over the same sites (their samples side by side)."""
+    if not all(is_vcf(path) for path in paths):
+        raise InputError("VCF and FASTA inputs cannot be mixed: their sequences are built differently")
+    parts = [read_vcf(Path(path), options, label_key) for path in paths]
+    for path, part in zip(paths[1:], parts[1:]):
+        if part.sites.to_dict() | {"skipped": {}} != parts[0].sites.to_dict() | {"skipped": {}}:
+            raise InputError(f"{path}: its variant sites differ from those of {paths[0]}")
+    titles = [title for part in parts for title in part.titles]
+    if len(titles) < min_records:
+        raise InputError(f"need at least {min_records} haplotypes, found {len(titles)} in {', '.join(map(str, paths))}")
+    records = [_Record(Path(path), record_id(title), title) for path, part in zip(paths, parts) for title in part.titles]
+    counts = Counter(r.id for r in records)
+    return SequenceSet(
+        ids=[r.id for r in records],
+        descriptions=titles,
+        indices=np.concatenate([part.indices for part in parts]),
+        sources=[SourceFile(str(Path(path).resolve()), part.sha256, len(part.titles)) for path, part in zip(paths, parts)],
+        warnings=[w for part in parts for w in part.warnings]
+        + [f"duplicate id '{name}' appears {count} times" for name, count in counts.items() if count > 1][:20],
+        labels=_labels(records, label_key, False),
+        origin=", ".join(map(str, paths)),
+        read_options={"length_policy": length_policy, "label_key": label_key, "labels_from_files": False,
+                      "cds": False, "vcf": dataclasses.asdict(options)},
+        sites=parts[0].sites,
     )

@@ -36,6 +36,7 @@ class SequenceSet:
     sources: list[SourceFile] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     read_options: dict[str, Any] = field(default_factory=dict)  # how the files were read, to re-read them
+    sites: Any = None  # data.vcf.Sites: the variant sites behind the columns, for sets read from VCF
 
     def __post_init__(self) -> None:
         if self.indices.ndim != 2 or len(self.ids) != self.indices.shape[0]:

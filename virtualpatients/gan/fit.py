@@ -134,6 +134,8 @@ def _facts(data: SequenceSet, config: TrainConfig, held: np.ndarray, training_ro
         "class_counts": [] if training_classes is None else np.bincount(training_classes, minlength=len(names)).tolist(),
         "labels_from_files": labels_from_files,
         "cds": bool(options.get("cds")),
+        "vcf": options.get("vcf"),  # how VCF input became sequences, to read it again
+        "sites": None if data.sites is None else data.sites.to_dict(),  # for VCF output
         "label_key": None if labels_from_files else config.label_key,
         "resumed_from_step": resumed_from,
     }
