@@ -145,9 +145,10 @@ def vcf_options(reference=None, region=None, samples=None, labels=None, label_co
         return None
     from ..data.vcf import VcfOptions
 
+    # Absolute paths: the options are recorded with a run, which may be resumed from elsewhere.
+    absolute = lambda path: None if path is None else str(Path(path).resolve())  # noqa: E731
     return VcfOptions(
-        reference=None if reference is None else str(reference), region=region,
-        samples=None if samples is None else str(samples), labels=None if labels is None else str(labels),
+        reference=absolute(reference), region=region, samples=absolute(samples), labels=absolute(labels),
         label_column=label_column or "label",
         skip=tuple(kind.strip() for kind in (skip_sites or "").split(",") if kind.strip()),
     )
