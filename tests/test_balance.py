@@ -14,7 +14,7 @@ from virtualpatients.errors import InputError
 from virtualpatients.data.fasta import read_cohort
 from virtualpatients.data.splits import class_indices, holdout_split
 from virtualpatients.gan.train import train
-from virtualpatients.evaluation.classifier_utility import smote, utility
+from virtualpatients.evaluation.classifier_utility import oversample, utility
 
 def vp(*args: str, cwd=None):
     """The CLI in this process (no interpreter and torch start-up per call), with the fields of a
@@ -113,15 +113,6 @@ def test_plan_counts():
         plan_counts({"a": 1}, "lots")
 
 
-def test_smote_stays_on_segments_between_neighbours():
-    rng = np.random.default_rng(0)
-    points = np.array([[0.0, 0.0], [1.0, 0.0], [10.0, 10.0]])
-    new = smote(points, 50, rng, k=1)
-    assert new.shape == (50, 2) and np.all(new[:, 1] >= 0)
-    # The two near points pair with each other: their offspring stay on the segment y = 0.
-    assert np.all(new[new[:, 0] <= 1][:, 1] == 0)
-
-
 def test_utility_on_a_known_answer():
     # The class is decided by position 0 alone: A = "big", G = "small", other positions are noise.
     def records(label, n, seed=0):
@@ -149,9 +140,67 @@ def test_utility_on_a_known_answer():
     bad = utility(train_x, train_y, test_x, test_y, 4, swapped, seeds=3)
     assert bad["b_real_plus_generated"]["minority_f1"]["mean"] < good["a_real"]["minority_f1"]["mean"]
     assert bad["e_generated_only"]["minority_f1"]["mean"] == 0.0
-    # Generated data play no part in (a), (c) and (d).
-    for name in ("a_real", "c_random_oversampling", "d_smote"):
+    # Generated data play no part in (a), (c), (d) and (f).
+    for name in ("a_real", "c_random_oversampling", "d_smote", "f_smoten"):
         assert bad[name] == good[name]
+
+
+def test_imbalanced_learn_oversamplers_give_results_and_valid_sequences():
+    from virtualpatients.data.encoding import decode_strings
+
+    rng = np.random.default_rng(5)
+    # 40 "big" and 6 "small" records; position 0 decides the class, the rest are noise.
+    rows = rng.integers(0, 4, (46, 20), dtype=np.uint8)
+    labels = np.array(["big"] * 40 + ["small"] * 6)
+    rows[:, 0] = np.where(labels == "big", 0, 3)
+    test = rng.integers(0, 4, (20, 20), dtype=np.uint8)
+    test_labels = ["big"] * 10 + ["small"] * 10
+    test[:, 0] = np.where(np.asarray(test_labels) == "big", 0, 3)
+
+    def generate(label, n, seed):
+        new = np.random.default_rng(seed).integers(0, 4, (n, 20), dtype=np.uint8)
+        new[:, 0] = 0 if label == "big" else 3
+        return new
+
+    result = utility(rows, list(labels), test, test_labels, 4, generate, seeds=2)
+    for name, label in (("c_random_oversampling", "random oversampling"), ("d_smote", "SMOTE"),
+                        ("f_smoten", "SMOTEN")):
+        assert label in result[name]["label"] and "skipped" not in result[name]
+        assert 0 <= result[name]["minority_f1"]["mean"] <= 1 and result[name]["balanced_accuracy"]["mean"] > 0.5
+    small = rows[labels == "small"]
+    for method in ("random", "smote", "smoten"):
+        new, new_labels = oversample(method, rows, labels, 4, seed=1)
+        # Every smaller class up to the largest, each synthetic row a sequence of the alphabet's bases.
+        assert new.shape == (34, 20) and list(new_labels) == ["small"] * 34
+        assert new.dtype == rows.dtype and new.min() >= 0 and new.max() < 4
+        assert all(set(text) <= set("ATCG") for text in decode_strings(new, "ATCG"))
+        # SMOTEN takes each position's base from minority neighbours; random oversampling copies.
+        if method != "smote":
+            assert all((new[:, j, None] == small[None, :, j]).any(axis=1).all() for j in range(20))
+    seeded = [oversample("smoten", rows, labels, 4, seed=1)[0] for _ in range(2)]
+    assert np.array_equal(*seeded)
+
+
+def test_a_one_record_class_skips_smote_and_smoten():
+    from virtualpatients.report.tables import utility_table
+
+    rows = np.random.default_rng(2).integers(0, 4, (11, 12), dtype=np.uint8)
+    rows[:, 0] = [0] * 10 + [3]
+    labels = ["big"] * 10 + ["small"]
+
+    def generate(label, n, seed):
+        new = np.random.default_rng(seed).integers(0, 4, (n, 12), dtype=np.uint8)
+        new[:, 0] = 0 if label == "big" else 3
+        return new
+
+    result = utility(rows, labels, rows, labels, 4, generate, seeds=2)
+    assert "minority_f1" in result["c_random_oversampling"]  # random oversampling needs no neighbour
+    for name in ("d_smote", "f_smoten"):
+        assert "needs at least 2 records per class" in result[name]["skipped"] and "minority_f1" not in result[name]
+    with pytest.raises(ValueError, match="SMOTEN needs at least 2"):
+        oversample("smoten", rows, np.asarray(labels), 4, seed=0)
+    table = utility_table(result)
+    assert table.row_count == 6 and "needs at least 2 records per class" in table.caption
 
 
 def test_the_default_recipe_respects_a_minority_label():

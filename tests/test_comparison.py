@@ -58,6 +58,29 @@ def test_every_baseline_gets_every_metric_on_equal_numbers_per_class(two_class_c
     assert rare["copy"].summary["n_generated"] == 10 and rare["copy"].summary["n_real"] == 20
     rows = comparison_rows({"GAN": results["copy"].summary, "copy": results["copy"].summary})
     assert ("privacy", "exact-copy rate", ["100.00%", "100.00%"], "n/a") in rows
+    # Without a hold-out there are no non-members: no membership rows.
+    assert not any(metric.startswith("membership") for _, metric, _, _ in rows)
+
+
+def test_the_membership_attack_tells_the_copy_baseline_from_the_others():
+    from virtualpatients.data.sequences import SequenceSet
+
+    # 80 records of one population without twins: a reference with about 6 of 60 positions redrawn.
+    rng = np.random.default_rng(0)
+    rows = np.repeat(rng.integers(0, 4, (1, 60), dtype=np.uint8), 80, axis=0)
+    redraw = rng.random(rows.shape) < 0.1
+    rows[redraw] = rng.integers(0, 4, redraw.sum(), dtype=np.uint8)
+    real = SequenceSet([f"p{i}" for i in range(80)], rows, "ATCG", origin="population")
+    train, holdout = real.subset(np.arange(0, 80, 2), "training"), real.subset(np.arange(1, 80, 2), "holdout")
+    results = evaluate_baselines(train, train, holdout, None, seed=1, kinds=("copy", "independent"))
+    copy, pwm = (results[kind].summary["privacy"] for kind in ("copy", "independent"))
+    assert copy["mia_n"] == pwm["mia_n"] == 40
+    assert copy["mia_auc"] > pwm["mia_auc"]
+    rows = {metric: values for _, metric, values, _ in comparison_rows({"copy": results["copy"].summary,
+                                                                       "independent": results["independent"].summary})}
+    assert rows["membership AUC (0.5 ideal)"] == [f"{copy['mia_auc']:.3f}", f"{pwm['mia_auc']:.3f}"]
+    assert rows["membership records a side"] == ["40", "40"]
+    assert "membership TPR at 1% FPR" in rows
 
 
 def test_vp_evaluate_and_report_show_the_baselines_beside_the_gan(two_class_cohort):

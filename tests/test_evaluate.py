@@ -27,6 +27,10 @@ def test_every_section_is_reported_with_baselines():
     assert summary["validity"]["valid_fraction_real"] == 1.0  # the simulated reference is an ORF
     assert summary["variants"]["position_r"] > 0.9 and summary["fidelity"]["base_frequency_r"] > 0.99
     assert summary["privacy"]["holdout_exact_copy_rate"] == 1.0
+    # Members are the training set, non-members the holdout, in equal numbers (a sample of 100 of the 200).
+    assert summary["privacy"]["mia_n"] == 100 and 0 <= summary["privacy"]["mia_auc"] <= 1
+    assert 0 <= summary["privacy"]["mia_tpr_at_1pct_fpr"] <= 1
+    assert evaluate_sets(generated, real).summary["privacy"]["mia_auc"] is None
     expected_arrays = {
         "nearest_identity_generated", "nearest_identity_real", "base_freq_real", "base_freq_generated",
         "variant_freq_real", "variant_freq_generated", "differences_per_sequence_real",

@@ -48,11 +48,14 @@ def _inputs(holdout: bool = True) -> tuple[dict, dict, list]:
         "validity": None,
         "diversity": {"distinct_fraction_generated": 0.83, "distinct_fraction_real": 0.95,
                       "mean_pairwise_identity_generated": 0.97, "mean_pairwise_identity_real": 0.96,
-                      "mode_collapse": True, "warning": "only 25 distinct sequences: mode collapse?"},
+                      "mode_collapse": True, "warning": "only 25 distinct sequences: mode collapse?",
+                      "sample_size": N_GEN},
         "privacy": {"exact_copy_rate": 0.1, "holdout_exact_copy_rate": 0.0 if holdout else None,
                     "dcr_median_generated": 1.0, "dcr_median_holdout": 2.0, "dcr_median_ratio": 0.5,
                     "dcr_mean_generated": 1.2, "dcr_mean_holdout": 2.1, "aats_train": 0.31,
-                    "aats_holdout": 0.48, "privacy_loss": 0.17, "aa_truth": 0.3, "aa_syn": 0.32},
+                    "aats_holdout": 0.48, "privacy_loss": 0.17, "aa_truth": 0.3, "aa_syn": 0.32,
+                    "mia_auc": 0.62 if holdout else None, "mia_tpr_at_1pct_fpr": 0.1 if holdout else None,
+                    "mia_n": N_HOLDOUT if holdout else None},
     }
     history = [
         {"step": float(s), "loss_d": 1.0 + s / 500, "loss_g": 1.2 - s / 500, "d_real": 0.8 - s / 1000,
@@ -118,6 +121,9 @@ def test_table_rows_pair_generated_with_baseline():
     rows = {(section, label): (generated, real) for section, label, generated, real, _ in table_rows(summary)}
     assert rows[("privacy", "median DCR")] == ("1", "2")
     assert rows[("privacy", "adversarial accuracy AATS")] == ("0.31", "0.48")
+    assert rows[("privacy", "membership inference AUC")] == ("0.62", "")
+    assert rows[("privacy", "membership inference TPR at 1% FPR")] == ("0.1", "")
+    assert rows[("privacy", "membership inference records per side")] == ("10", "")
     assert rows[("variants", "top-20 real variants found")] == ("12", "20")
     assert rows[("variants", "reference")] == ("ref<b>1</b>", "")  # escaped when written into HTML
     assert rows[("nearest identity", "mean")] == ("98.00%", "n/a")
@@ -183,3 +189,22 @@ def test_the_metrics_and_comparison_tables_show_a_value_alike(tmp_path):
     comparison_row = re.findall(r"<td>nearest identity</td><td>mean</td>(.*?)</tr>", page)[1]
     assert re.findall(r'class="num">([^<]*)<', metrics_row) == ["98.00%", "97.50%"]
     assert re.findall(r'class="num">([^<]*)<', comparison_row) == ["98.00%", "100.00%", "97.50%"]
+
+
+def test_the_membership_attack_shows_in_the_terminal_table_only_with_a_holdout():
+    from rich.console import Console
+
+    from virtualpatients.report.tables import evaluation_table
+
+    def text(summary):
+        console = Console(width=120, record=True, file=open("/dev/null", "w"))
+        console.print(evaluation_table(summary))
+        return console.export_text()
+
+    summary, _, _ = _inputs()
+    shown = text(summary)
+    auc_line = next(line for line in shown.splitlines() if "membership AUC" in line)
+    assert "0.620" in auc_line and "membership TPR at 1% FPR" in shown and "membership records per side" in shown
+    assert "membership" not in text(_inputs(holdout=False)[0])
+    note = next(n for _, label, _, _, n in table_rows(summary) if label == "membership inference AUC")
+    assert "0.5 is ideal, 1 means members are recognised" in note

@@ -12,6 +12,7 @@ from ..data.distances import (  # noqa: F401  (re-exported: evaluation's public 
     unique_rows,
 )
 from ..data.encoding import position_counts
+from .membership import membership_inference
 
 def summarise(values: np.ndarray) -> dict[str, float]:
     return {
@@ -69,7 +70,8 @@ def privacy(
     generated_matches: np.ndarray,
     seed: int = 0,
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Copies, distance to closest record (DCR) and AATS; against a held-out set where one exists.
+    """Copies, distance to closest record (DCR) and AATS; against a held-out set where one exists,
+    also the membership-inference attack of membership.py (training vs held-out records).
 
     A new patient from the same population is the yardstick: held-out real patients often repeat
     a training sequence exactly (recurrent variants), so their copy rate and DCR are the baseline.
@@ -93,6 +95,8 @@ def privacy(
         "dcr_median_ratio": None,
         "aats_holdout": None,
         "privacy_loss": None,
+        # Training records are the members, held-out ones the non-members; None without a hold-out.
+        **membership_inference(generated, train, holdout, n_channels, seed),
     }
     arrays = {"dcr_generated": dcr_generated}
     if holdout is not None and len(holdout) >= 2:

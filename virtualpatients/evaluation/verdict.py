@@ -9,6 +9,11 @@ from typing import Any
 
 COPY_RATE = 0.5  # generated that are training sequences, above which the set may be called copies
 COPY_MARGIN = 0.1  # ... when above real patients' own rate (held-out ones, or one another) by this
+# Membership-inference AUC from which the attack is called a leak: 0.5 is chance; 0.75 means a
+# training record out-scores a held-out one in three pairs of four. On fewer than MIA_MIN_N records
+# per side chance alone reaches it too often (sd of the AUC about 0.13 at 10 each, 0.09 at 20).
+MIA_LEAK_AUC = 0.75
+MIA_MIN_N = 20
 
 
 def _copying(privacy: dict[str, Any]) -> tuple[float, float, str] | None:
@@ -43,6 +48,10 @@ def verdict(summary: dict[str, Any]) -> dict[str, Any]:
     if variants.get("generated_with_variants") == 0 and (variants.get("mean_differences_real") or 0) > 0:
         reasons.append(f"no variants: every generated sequence is the {variants.get('reference', 'reference')}, "
                        "while real ones differ from it")
+    mia_auc = privacy.get("mia_auc")
+    if mia_auc is not None and mia_auc >= MIA_LEAK_AUC and (privacy.get("mia_n") or 0) >= MIA_MIN_N:
+        reasons.append("membership leaks: a distance attack tells training records from held-out ones "
+                       f"(AUC {mia_auc:.2f}, 0.5 is chance)")
     labels = summary.get("labels") or {}
     if labels.get("respected") is False:
         reasons.append(f"labels not respected: {labels.get('reason')}")

@@ -74,6 +74,13 @@ TABLE: list[tuple[str, str, str, str | None, str]] = [
     ("privacy", "AA truth", "privacy.aa_truth", None, "AATS part from the real records"),
     ("privacy", "AA synthetic", "privacy.aa_syn", None, "AATS part from the generated records"),
     ("privacy", "privacy loss", "privacy.privacy_loss", None, "AATS holdout - AATS training; about 0 is ideal"),
+    ("privacy", "membership inference AUC", "privacy.mia_auc", None,
+     "distance to the nearest generated record as a test of training (member) vs holdout records; "
+     "0.5 is ideal, 1 means members are recognised"),
+    ("privacy", "membership inference TPR at 1% FPR", "privacy.mia_tpr_at_1pct_fpr", None,
+     "share of training records found while at most 1% of holdout ones are flagged; about 0.01 is ideal"),
+    ("privacy", "membership inference records per side", "privacy.mia_n", None,
+     "training and holdout records compared, in equal numbers"),
     ("BLAST", "identity, mean", "blast.mean_identity", None, "best hit: identical bases / query length"),
     ("BLAST", "identity, median", "blast.median_identity", None, ""),
     ("BLAST", "queries without hit", "blast.no_hit", None, "megablast needs an exact 28-base word"),
@@ -151,7 +158,8 @@ def _html(title: str, summary: dict[str, Any], figures: list[tuple[str, str]]) -
     if summary.get("baselines"):
         generators = {"GAN": summary, **summary["baselines"]}
         parts.append("<h2>GAN and baseline generators</h2><p>Each baseline is fitted on the same training split "
-                     "and draws as many sequences of each class as the GAN's set.</p><table><tr><th>section</th>"
+                     "and draws as many sequences of each class as the GAN's set. Membership AUC: 0.5 is "
+                     "ideal, 1 means training records are recognised.</p><table><tr><th>section</th>"
                      "<th>metric</th>" + "".join(f"<th>{e(name)}</th>" for name in generators) + "<th>real</th></tr>")
         for section, label, values, real in comparison_rows(generators):
             cells = "".join(f"<td class=\"num\">{e(value)}</td>" for value in values)

@@ -117,6 +117,11 @@ def _evaluation_rows(report: dict[str, Any], shown) -> Table:
         table.add_row("AATS (0.5 ideal, < 0.5 copying)", shown("privacy.aats_train", "f", 3), "")
         if privacy["aats_holdout"] is not None:
             table.add_row("privacy loss (AATS held-out - train)", format_value(privacy["privacy_loss"], "f", 3), "")
+        if privacy.get("mia_auc") is not None:
+            table.add_row("membership AUC (0.5 ideal, 1 members recognised)",
+                          format_value(privacy["mia_auc"], "f", 3), "")
+            table.add_row("membership TPR at 1% FPR", format_value(privacy["mia_tpr_at_1pct_fpr"], "f", 3), "")
+            table.add_row("membership records per side", format_value(privacy["mia_n"], "i"), "")
     if "blast" in report:
         table.add_row("BLAST identity, mean", shown("blast.mean_identity", "%%"), "")
         table.add_row("BLAST identity, median", shown("blast.median_identity", "%%"), "")
@@ -128,18 +133,25 @@ def utility_table(result: dict[str, Any]) -> Table:
     table = Table(
         title=f"classifier utility: logistic regression, tested on {result['n_test']} held-out real "
         f"(minority {result['minority']}, {result['seeds']} seeds)",
+        caption="(c), (d), (f): imbalanced-learn's RandomOverSampler, SMOTE and SMOTEN",
         header_style="bold",
     )
     table.add_column("training data")
     table.add_column("balanced accuracy", justify="right")
     table.add_column(f"F1 of {result['minority']}", justify="right")
+    reasons: dict[str, None] = {}  # why settings were skipped, once each, under the table
     for value in result.values():
-        if isinstance(value, dict) and "label" in value:
+        if isinstance(value, dict) and "skipped" in value:
+            table.add_row(value["label"], "skipped", "skipped")
+            reasons[value["skipped"]] = None
+        elif isinstance(value, dict) and "label" in value:
             accuracy, f1 = (
                 f"{format_value(score['mean'], 'f', 3)} ± {format_value(score['sd'], 'f', 3)}"
                 for score in (value["balanced_accuracy"], value["minority_f1"])
             )
             table.add_row(value["label"], accuracy, f1)
+    if reasons:
+        table.caption = "; ".join([table.caption, *reasons])
     return table
 
 
@@ -180,6 +192,10 @@ COMPARED: list[tuple[str, str, str, str | None, str]] = [
     ("privacy", "AATS vs training (0.5 ideal)", "privacy.aats_train", None, "f"),
     ("privacy", "AATS vs held-out", "privacy.aats_holdout", None, "f"),
     ("privacy", "privacy loss", "privacy.privacy_loss", None, "f"),
+    # Training vs held-out records told apart by distance to the nearest generated record.
+    ("privacy", "membership AUC (0.5 ideal)", "privacy.mia_auc", None, "f"),
+    ("privacy", "membership TPR at 1% FPR", "privacy.mia_tpr_at_1pct_fpr", None, "f"),
+    ("privacy", "membership records a side", "privacy.mia_n", None, "i"),
     ("utility", "(b) real + generated minority: minority F1", "utility.b_real_plus_generated.minority_f1.mean",
      "utility.a_real.minority_f1.mean", "f"),
     ("utility", "(e) generated only: minority F1", "utility.e_generated_only.minority_f1.mean", None, "f"),
@@ -208,7 +224,8 @@ def comparison_table(summary: dict[str, Any]) -> Table:
     """The GAN and each baseline generator side by side, with the real reference."""
     summaries = {"GAN": summary, **summary.get("baselines", {})}
     table = Table(title="GAN vs baselines (fitted on the same training split, equal numbers)", header_style="bold",
-                  caption="PWM: independent positions; resample: resample-mutate")
+                  caption="PWM: independent positions; resample: resample-mutate; membership AUC: 0.5 is ideal, "
+                          "1 means training records are recognised")
     table.add_column("metric")
     for name in summaries:
         # Short headers leave the metric names room: the table fits 80-100 columns.
