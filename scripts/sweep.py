@@ -25,13 +25,14 @@ from virtualpatients.data.distances import adversarial_accuracy, unique_rows
 from virtualpatients.data.simulate import simulate_two_classes
 from virtualpatients.data.splits import holdout_split
 from virtualpatients.evaluation.classifier_utility import utility
+from virtualpatients.evaluation.membership import membership_inference
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 SPLIT_SEED = 12345  # the test split is the same for every recipe and seed
 BASELINES = ("independent", "markov", "resample-mutate")
 COLUMNS = ("AATS test", "AA_truth", "AA_syn", "exactly 1 diff", "diff TVD", "position r", "linkage r",
-           "PCA dist", "copies", "singleton copies", "label block", "minority F1 (b)")
+           "PCA dist", "copies", "singleton copies", "MIA AUC", "label block", "minority F1 (b)")
 
 
 def load(name: str) -> tuple[vp.SequenceSet, dict[str, vp.SequenceSet]]:
@@ -51,8 +52,11 @@ def load(name: str) -> tuple[vp.SequenceSet, dict[str, vp.SequenceSet]]:
     raise SystemExit(f"unknown data set {name}")
 
 
-def scores(generated: vp.SequenceSet, train: vp.SequenceSet, test: vp.SequenceSet, seed: int) -> dict[str, float]:
-    """One generated set (one class) against the training pool and the test split."""
+def scores(generated: vp.SequenceSet, train: vp.SequenceSet, test: vp.SequenceSet, seed: int,
+           members: vp.SequenceSet | None = None) -> dict[str, float]:
+    """One generated set (one class) against the training pool and the test split; the
+    membership attack sets `members` (the records the generator was fitted on: the pool, or a
+    GAN's own training split) against the test split."""
     evaluation = vp.evaluate(generated, train, test, seed=seed)
     accuracy = adversarial_accuracy(test.indices, generated.indices, 4, seed)
     histogram = evaluation["variants"]["differences_histogram_generated"]
@@ -68,6 +72,7 @@ def scores(generated: vp.SequenceSet, train: vp.SequenceSet, test: vp.SequenceSe
         "linkage r": evaluation["linkage"]["r"], "PCA dist": evaluation["population"]["pca_distance"],
         "copies": evaluation["privacy"]["exact_copy_rate"],
         "singleton copies": share(generated.indices) - share(test.indices),
+        "MIA AUC": membership_inference(generated.indices, (members or train).indices, test.indices, 4, seed)["mia_auc"],
     }
     if generated.labels and generated.labels[0] in ("alpha", "beta"):  # the simulated two-class set
         block = "A" * 10 if generated.labels[0] == "alpha" else "G" * 10
@@ -75,11 +80,13 @@ def scores(generated: vp.SequenceSet, train: vp.SequenceSet, test: vp.SequenceSe
     return {k: (np.nan if v is None else float(v)) for k, v in row.items()}
 
 
-def per_class(draw, train: vp.SequenceSet, test: vp.SequenceSet, n: int, seed: int) -> dict[str, dict]:
+def per_class(draw, train: vp.SequenceSet, test: vp.SequenceSet, n: int, seed: int,
+              members: vp.SequenceSet | None = None) -> dict[str, dict]:
     """Scores of `draw(label, n, seed)` for each class (or the whole set as "all")."""
     if train.labels is None:
-        return {"all": scores(draw(None, n, seed), train, test, seed)}
-    return {label: scores(draw(label, n, seed), train.of_class(label), test.of_class(label), seed)
+        return {"all": scores(draw(None, n, seed), train, test, seed, members)}
+    return {label: scores(draw(label, n, seed), train.of_class(label), test.of_class(label), seed,
+                          None if members is None else members.of_class(label))
             for label in sorted(set(train.labels))}
 
 
@@ -104,7 +111,7 @@ def sweep_dataset(name: str, recipes: list[str], seeds: list[int], steps: int | 
             run = vp.train(train, config, holdout=0.2, run_dir=runs / f"{name}-{recipe}-{seed}", force=True)
             minutes = (time.perf_counter() - started) / 60
             draw = lambda label, k, s: run.generate(k, seed=s, label=label)  # noqa: E731
-            for label, row in per_class(draw, train, test, n, seed).items():
+            for label, row in per_class(draw, train, test, n, seed, members=run.training_set).items():
                 row["minutes"] = minutes
                 if labelled:
                     row["minority F1 (b)"] = minority_f1(draw, train, test)
@@ -122,7 +129,9 @@ def sweep_dataset(name: str, recipes: list[str], seeds: list[int], steps: int | 
     for source, generated in published.items():
         for seed in seeds:  # a fresh sample of n of the published outputs per seed
             rows = np.random.default_rng(seed).choice(len(generated), n, replace=False)
-            results[(source, "all")].append(scores(generated.subset(rows, source), train, test, seed))
+            row = scores(generated.subset(rows, source), train, test, seed)
+            row["MIA AUC"] = np.nan  # they were trained on all 5,008 haplotypes, the test split too: no non-members
+            results[(source, "all")].append(row)
     return results, len(train), len(test)
 
 
@@ -134,7 +143,9 @@ def table(name: str, results, n_train: int, n_test: int, seeds: list[int], n: in
              "of generated with exactly one difference from the consensus; diff TVD: total variation between the "
              "generated and real distributions of differences per sequence; linkage r: r of real and generated "
              "r^2 of variant pairs; PCA dist: 0 ideal; copies: exact copies of a training sequence; singleton "
-             "copies: copies of a training singleton, minus the same share among test patients.", "",
+             "copies: copies of a training singleton, minus the same share among test patients; MIA AUC: the "
+             "distance-to-nearest-generated membership attack, training records (a GAN's own training split) "
+             "against the test split (0.5: no leak).", "",
              "| generator | class | minutes | " + " | ".join(columns) + " |",
              "|---" * (len(columns) + 3) + "|"]
     for (source, label), rows in results.items():

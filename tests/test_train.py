@@ -88,3 +88,15 @@ def test_bf16_autocast_trains_with_finite_values(tiny_cohort):
     assert all(value.dtype == torch.float32 for value in result.generator.state_dict().values())
     fp32 = train(cohort.indices, 4, TrainConfig(steps=12, loss="wgan-gp", critic_steps=2, **SMALL))
     assert not torch.equal(result.generator.net[0].weight, fp32.generator.net[0].weight)
+
+
+def test_training_ends_with_a_diversity_check_against_the_training_data(tiny_cohort, tmp_path):
+    import json
+
+    import virtualpatients as vp
+
+    config = vp.TrainConfig(steps=5, hidden=(8,), noise_dim=4, batch_size=8, device="cpu")
+    vp.train(vp.read_cohort(tiny_cohort), config, run_dir=tmp_path / "run")
+    check = json.loads((tmp_path / "run" / "run.json").read_text())["diversity_check"]
+    assert check["sample_size"] == 40 and 0 < check["distinct_fraction_real"] <= 1
+    assert isinstance(check["mode_collapse"], bool)

@@ -104,10 +104,7 @@ def _finish_training(run, run_dir) -> None:
     )
     if run.warnings:
         err.print(f"{len(run.warnings)} warning(s) above: read them before using this run", highlight=False)
-    if collapsed := run.collapse_warning():
-        err.print(f"[bold red]poor result:[/] {collapsed} (see the warnings above)", highlight=False)
-        return
-    _first_look(run)
+    _first_look(run)  # its verdict covers a collapse too, beside copies and labels
 
 
 FIRST_LOOK_MAX = 1000  # generated sequences in the check after training: a second or two, not minutes

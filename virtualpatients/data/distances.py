@@ -10,10 +10,11 @@ Training scores its probe batch with these (checkpoint selection) and evaluation
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
-from .encoding import flat_one_hot
+from .encoding import flat_one_hot, position_counts
 
 ROW_CHUNK = 2048
 
@@ -96,3 +97,42 @@ def adversarial_accuracy(
     aa_truth = _beats(distance(truth, synth), distance(truth, truth, True))
     aa_syn = _beats(distance(synth, truth), distance(synth, synth, True))
     return {"aats": (aa_truth + aa_syn) / 2, "aa_truth": aa_truth, "aa_syn": aa_syn, "sample_size": size}
+
+
+def mean_pairwise_identity(indices: np.ndarray, n_channels: int) -> float:
+    """Mean identity over all pairs, exactly, in O(N L): at each position the agreeing pairs are
+    sum over bases of count * (count - 1), so no pair is ever formed."""
+    n = len(indices)
+    if n < 2:
+        return float("nan")
+    counts = position_counts(indices, n_channels).astype(float)
+    return float((counts * (counts - 1)).sum(axis=1).mean() / (n * (n - 1)))
+
+
+def diversity(generated: np.ndarray, real: np.ndarray, n_channels: int, seed: int = 0) -> dict[str, Any]:
+    """Distinct fraction (on equal-size samples, since it falls with sample size) and mean pairwise
+    identity inside each set; flags mode collapse when generated is clearly less diverse."""
+    rng = np.random.default_rng(seed)
+    size = min(len(generated), len(real))
+    distinct_generated = distinct_count(_sample(generated, size, rng)) / size
+    distinct_real = distinct_count(_sample(real, size, rng)) / size
+    identity_generated = mean_pairwise_identity(generated, n_channels)
+    identity_real = mean_pairwise_identity(real, n_channels)
+    spread_generated, spread_real = 1 - identity_generated, 1 - identity_real
+    collapsed = distinct_generated < 0.5 * distinct_real or spread_generated < 0.5 * spread_real
+    warning = None
+    if collapsed:
+        warning = (
+            f"mode collapse: generated sequences are far less diverse than real ones (distinct fraction "
+            f"{distinct_generated:.3f} vs {distinct_real:.3f} on {size} each; mean pairwise difference "
+            f"{100 * spread_generated:.3f}% vs {100 * spread_real:.3f}%)"
+        )
+    return {
+        "distinct_fraction_generated": distinct_generated,
+        "distinct_fraction_real": distinct_real,
+        "sample_size": size,
+        "mean_pairwise_identity_generated": identity_generated,
+        "mean_pairwise_identity_real": identity_real,
+        "mode_collapse": bool(collapsed),
+        "warning": warning,
+    }

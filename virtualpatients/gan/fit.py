@@ -206,14 +206,31 @@ def train(
             "ms_per_step": round(1000 * result.wall_time_s / max(1, config.steps - (resumed_from or 0)), 3),
         }
         metadata = {**facts, "steps_done": config.steps, **timing}
+        run = Run(result.generator, result.discriminator, result.spec, config, metadata, result.history,
+                  path=None if run_dir is None else Path(run_dir), warnings=result.warnings, data=data)
+        metadata["diversity_check"] = diversity_check(run, data.indices[training_rows], config.seed)
         if writer is not None:
             from .rundir import save_metadata
 
             save_metadata(Path(run_dir), result.spec, config, result.history, {**metadata, "snapshot": writer.snapshot})
-    return Run(
-        result.generator, result.discriminator, result.spec, config, metadata, result.history,
-        path=None if run_dir is None else Path(run_dir), warnings=result.warnings, data=data,
-    )
+    return run
+
+
+DIVERSITY_CHECK_MAX = 256  # generated and real sequences compared when training ends
+
+
+def diversity_check(run: Run, training: np.ndarray, seed: int) -> dict[str, Any]:
+    """The kept model's diversity beside the training data's, on samples of one size (distinct
+    counts fall with sample size): recorded in run.json, so `vp generate` can warn of a collapse
+    relative to the real data even where the probe's absolute 5% rule does not fire."""
+    from ..data.distances import diversity
+
+    size = min(len(training), DIVERSITY_CHECK_MAX)
+    generated = run.generate(size, seed=seed).indices
+    check = diversity(generated, training, len(run.alphabet), seed)
+    return {key: check[key] for key in ("distinct_fraction_generated", "distinct_fraction_real", "sample_size",
+                                        "mean_pairwise_identity_generated", "mean_pairwise_identity_real",
+                                        "mode_collapse")}
 
 
 def _train_locked(data, config, training_rows, held, columns, class_of, training_classes, names, writer, progress,

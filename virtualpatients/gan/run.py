@@ -149,10 +149,21 @@ class Run:
         kept = self.metadata.get("selected_step") or self.metadata.get("steps_done")
         rows = [r for r in self.history if r.get("step") == kept] or self.history[-1:]
         if not rows or rows[-1].get("distinct_probe", 1.0) >= COLLAPSE_THRESHOLD:
-            return None
+            return self._relative_collapse()
         distinct = round(rows[-1]["distinct_probe"] * PROBE_SIZE)
         return (f"this model is collapsed: at its kept step ({kept}) it made {distinct} distinct sequences in a "
                 f"probe of {PROBE_SIZE}, so its output repeats a few sequences")
+
+    def _relative_collapse(self) -> str | None:
+        """The check recorded when training ended: far less diverse than the training data."""
+        check = self.metadata.get("diversity_check") or {}
+        if not check.get("mode_collapse"):
+            return None
+        size = check["sample_size"]
+        spread = [100 * (1 - check[f"mean_pairwise_identity_{kind}"]) for kind in ("generated", "real")]
+        return (f"this model is collapsed relative to its training data: {round(check['distinct_fraction_generated'] * size)} "
+                f"distinct in {size} generated against {round(check['distinct_fraction_real'] * size)} in {size} real, "
+                f"mean pairwise difference {spread[0]:.2f}% against {spread[1]:.2f}%")
 
     def label_warning(self, label: str | None = None, n: int = 256, seed: int = 0, tolerance: float = 0.02) -> str | None:
         """A warning when generated `label` records (any class's, without `label`) cannot be told
