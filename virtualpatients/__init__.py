@@ -24,6 +24,7 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, tuple[str, str | None]] = {
     "SequenceSet": ("data.sequences", "SequenceSet"),
     "read_cohort": ("data.fasta", "read_cohort"),
+    "VcfOptions": ("data.vcf", "VcfOptions"),
     "simulate_cohort": ("data.simulate", "simulate_cohort"),
     "TrainConfig": ("gan.config", "TrainConfig"),
     "load_config": ("gan.config", "resolve_config"),
@@ -40,6 +41,7 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "MissingToolError": ("errors", "MissingToolError"),
     "NetworkError": ("errors", "NetworkError"),
     "Diverged": ("errors", "Diverged"),
+    "RunBusy": ("runlock", "RunBusy"),
     "Interrupted": ("errors", "Interrupted"),
 }
 
@@ -64,6 +66,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load lazi
     from .data.fasta import read_cohort
     from .data.sequences import SequenceSet
     from .data.simulate import simulate_cohort
+    from .data.vcf import VcfOptions
     from .errors import Diverged, InputError, Interrupted, MissingToolError, NetworkError, VPError
     from .evaluation import baselines
     from .evaluation.evaluate import Evaluation, evaluate
@@ -72,3 +75,4 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load lazi
     from .gan.config import resolve_config as load_config
     from .gan.fit import resume, train
     from .gan.run import Run, load_run
+    from .runlock import RunBusy
