@@ -62,6 +62,7 @@ def generate_indices(
     width = run.spec.length * run.spec.n_channels
     buffer = torch.empty(min(batch_size, n), width, device=device)
     gumbel = torch.empty(min(batch_size, n), width, device=device) if sample else None
+    alleles = None if run.allele_mask is None else torch.as_tensor(run.allele_mask, device=device)
     done = 0
     while done < n:
         size = min(batch_size, n - done)
@@ -73,6 +74,8 @@ def generate_indices(
             else:
                 classes = torch.full((size,), fixed_class, dtype=torch.long, device=device)
         logits = logits_of(noise, classes, out=buffer[:size])
+        if alleles is not None:  # only a site's own alleles (models trained from VCF sites)
+            logits.add_(alleles)  # logits is the (N, L, C) view
         if sample:
             # Gumbel-max: argmax(logits + Gumbel noise) is a draw from softmax(logits), no softmax
             # needed. The noise has the (N, L, C) layout of the logits' view, computed in place.

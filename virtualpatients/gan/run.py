@@ -72,6 +72,19 @@ class Run:
         template = np.array([self.alphabet.index(base) for base in columns["template"]], dtype=np.uint8)
         return template, np.asarray(columns["positions"], dtype=np.int64)
 
+    @functools.cached_property
+    def allele_mask(self) -> np.ndarray | None:
+        """(modelled positions, channels) logit offsets, 0 for a site's REF and ALT alleles and
+        -inf for the other bases, for models trained from VCF sites (no reference): a biallelic
+        SNP has two alleles, and a third base would be no genotype at all. None otherwise."""
+        sites = self.metadata.get("sites")
+        if not sites or sites.get("template") is not None:
+            return None
+        mask = np.full((self.length, len(self.alphabet)), -np.inf, dtype=np.float32)
+        for column, ref, alts in zip(sites["columns"], sites["ref"], sites["alt"]):
+            mask[column, [self.alphabet.index(base) for base in (ref, *alts)]] = 0.0
+        return mask if self._template is None else mask[self._template[1]]
+
     @property
     def name(self) -> str:
         return self.path.name if self.path is not None else "in-memory"
