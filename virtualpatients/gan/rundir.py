@@ -218,7 +218,7 @@ def _consistent_snapshot(run_dir: Path, run: dict[str, Any]) -> tuple[dict[str, 
 
     for attempt in range(100):
         raw = _model_bytes(run_dir, run)
-        header = _safetensors_metadata(raw, run_dir / MODEL_FILE)
+        header = _model_metadata(raw, run_dir / MODEL_FILE)
         ours, theirs = run.get("snapshot"), _parsed(header.get("snapshot"))
         if not isinstance(ours, dict) or theirs is None or theirs == ours:
             break
@@ -259,15 +259,24 @@ def _model_bytes(run_dir: Path, run: dict[str, Any]) -> bytes:
         raise InputError(f"{path}: missing model weights") from None
 
 
-def _safetensors_metadata(raw: bytes, path: Path) -> dict[str, str]:
+def safetensors_metadata(raw: bytes, limit: int | None = None) -> dict[str, str]:
+    """The metadata of a safetensors file's bytes (safetensors.torch.load returns only the
+    tensors); ValueError when the header is not there, over `limit` bytes or not JSON."""
     size = int.from_bytes(raw[:8], "little") if len(raw) >= 8 else 0
-    if not 0 < size <= min(len(raw) - 8, HEADER_MAX):
-        raise InputError(f"{path}: not a readable safetensors file (header size {size})")
-    try:
-        metadata = json.loads(raw[8 : 8 + size]).get("__metadata__") or {}
-    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError) as error:
-        raise InputError(f"{path}: not a readable safetensors file ({error})") from None
+    if not 0 < size <= min(len(raw) - 8, limit or len(raw)):
+        raise ValueError(f"header size {size}")
+    header = json.loads(raw[8 : 8 + size])
+    if not isinstance(header, dict):
+        raise ValueError("the header is not a JSON object")
+    metadata = header.get("__metadata__") or {}
     return metadata if isinstance(metadata, dict) else {}
+
+
+def _model_metadata(raw: bytes, path: Path) -> dict[str, str]:
+    try:
+        return safetensors_metadata(raw, HEADER_MAX)
+    except ValueError as error:  # JSON and UTF-8 decoding errors are ValueErrors too
+        raise InputError(f"{path}: not a readable safetensors file ({error})") from None
 
 
 def read_history(run_dir: Path) -> list[dict[str, float]]:

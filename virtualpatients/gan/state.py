@@ -75,7 +75,7 @@ def save_checkpoint(run_dir: Path, state: TrainingState) -> None:
 def load_checkpoint(run_dir: Path, limit: int | None = None) -> TrainingState:
     """Read a checkpoint strictly: its format, version and every part must be there; a file
     over `limit` bytes (what the run's declared model can need) is refused before reading."""
-    from .rundir import read_regular
+    from .rundir import read_regular, safetensors_metadata
 
     path = Path(run_dir) / CHECKPOINT_FILE
     try:
@@ -84,8 +84,8 @@ def load_checkpoint(run_dir: Path, limit: int | None = None) -> TrainingState:
         raise InputError(f"{path}: no training checkpoint to resume from") from None
     try:
         tensors = load(raw)
-        metadata = _header(raw)
-    except (SafetensorError, ValueError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        metadata = safetensors_metadata(raw)
+    except (SafetensorError, ValueError) as error:  # JSON and UTF-8 decoding errors are ValueErrors
         raise InputError(f"{path}: not a readable checkpoint ({error})") from None
     if metadata.get("format") != FORMAT:
         raise InputError(f"{path}: not a vp training checkpoint")
@@ -99,14 +99,6 @@ def load_checkpoint(run_dir: Path, limit: int | None = None) -> TrainingState:
     except (KeyError, TypeError, ValueError, json.JSONDecodeError) as error:
         raise InputError(f"{path}: incomplete checkpoint ({error})") from None
     return state
-
-
-def _header(raw: bytes) -> dict[str, str]:
-    """The safetensors metadata (safetensors.torch.load returns only the tensors)."""
-    size = int.from_bytes(raw[:8], "little")
-    if not 0 < size <= len(raw) - 8:
-        raise ValueError("bad header size")
-    return json.loads(raw[8 : 8 + size].decode("utf-8")).get("__metadata__") or {}
 
 
 def _unpack(tensors: dict[str, torch.Tensor], header: dict[str, Any]) -> TrainingState:
