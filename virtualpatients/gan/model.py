@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -209,9 +210,11 @@ def check_spec(spec: ModelSpec, where: str) -> None:
                          f"{budget / 2**30:.1f} GiB (set {MEMORY_BUDGET_ENV} to raise it)")
 
 
+@functools.lru_cache(maxsize=8)
 def model_bytes(spec: ModelSpec) -> tuple[int, int]:
     """Bytes of the generator's and the discriminator's state (float32), counted on the meta
-    device: nothing is allocated, whatever the declared shape."""
+    device: nothing is allocated, whatever the declared shape. Cached: the budget check and the
+    file-size checks of one load ask for the same spec."""
     with torch.device("meta"):
         networks = build_models(spec)
     return tuple(sum(t.numel() * 4 for t in network.state_dict().values()) for network in networks)

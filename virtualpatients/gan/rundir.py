@@ -180,9 +180,7 @@ def read_networks(
 ) -> tuple[ModelSpec, TrainConfig, dict[str, Any], Generator, Discriminator | None]:
     """Rebuild both networks from a run directory; every weight must be present and fit exactly."""
     run_dir = Path(run_dir)
-    run = _read_run_json(run_dir)
-    run, tensors = _consistent_snapshot(run_dir, run)
-    spec = _spec_from(run, run_dir / RUN_FILE)
+    run, spec, tensors = _consistent_snapshot(run_dir)
     weights_path = run_dir / MODEL_FILE
     config = config_from_dict(run.get("config"))
     generator, discriminator = build_models(spec)
@@ -209,15 +207,17 @@ def read_networks(
     return spec, config, run, generator, discriminator
 
 
-def _consistent_snapshot(run_dir: Path, run: dict[str, Any]) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    """run.json and the weights of one snapshot. A writer replaces the files one by one (each
+def _consistent_snapshot(run_dir: Path) -> tuple[dict[str, Any], ModelSpec, dict[str, torch.Tensor]]:
+    """run.json, the model it declares and the weights, of one snapshot. A writer replaces the files one by one (each
     atomically), so a reader may catch them mid-checkpoint: it reads again while the writer
     holds the folder. Files of two different runs are refused; a newer model beside an older
     run.json of the same run (a checkpoint cut short by a kill) has the shapes run.json describes."""
     from ..runlock import writer_active
 
+    run = _read_run_json(run_dir)
     for attempt in range(100):
-        raw = _model_bytes(run_dir, run)
+        spec = _spec_from(run, run_dir / RUN_FILE)
+        raw = _model_bytes(run_dir, spec)
         header = _model_metadata(raw, run_dir / MODEL_FILE)
         ours, theirs = run.get("snapshot"), _parsed(header.get("snapshot"))
         if not isinstance(ours, dict) or theirs is None or theirs == ours:
@@ -230,7 +230,7 @@ def _consistent_snapshot(run_dir: Path, run: dict[str, Any]) -> tuple[dict[str, 
         time.sleep(0.05)
         run = _read_run_json(run_dir)
     try:
-        return run, load(raw)
+        return run, spec, load(raw)
     except (SafetensorError, ValueError) as error:
         raise InputError(f"{run_dir / MODEL_FILE}: not a readable safetensors file ({error})") from None
 
@@ -243,11 +243,10 @@ def _parsed(text: str | None) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
-def _model_bytes(run_dir: Path, run: dict[str, Any]) -> bytes:
+def _model_bytes(run_dir: Path, spec: ModelSpec) -> bytes:
     """The model file's bytes, after checking that its size fits the model run.json declares
-    (and that model within the memory budget), so nothing large is read or allocated first."""
+    (checked against the memory budget already), so nothing large is read or allocated first."""
     path = run_dir / MODEL_FILE
-    spec = _spec_from(run, run_dir / RUN_FILE)
     generator_bytes, _ = model_bytes(spec)
     try:
         size = path.stat().st_size if path.is_file() else None
