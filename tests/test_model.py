@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from virtualpatients.gan.model import ModelSpec, build_models
@@ -57,3 +58,16 @@ def test_channel_major_forward_gives_the_same_logits():
     noise, classes = torch.randn(7, 6), torch.tensor([0, 1, 2, 0, 1, 2, 0])
     with torch.no_grad():
         torch.testing.assert_close(generator.channel_major()(noise, classes), generator(noise, classes))
+
+
+@pytest.mark.parametrize("spectral_norm", [False, True])
+@pytest.mark.parametrize("n_classes, class_bias", [(0, False), (3, False), (3, True)])
+@pytest.mark.parametrize("minibatch_std", [False, True])
+def test_model_bytes_counts_exactly_what_the_networks_hold(spectral_norm, n_classes, class_bias, minibatch_std):
+    from virtualpatients.gan.model import model_bytes
+
+    spec = ModelSpec(length=7, n_channels=4, noise_dim=5, hidden=(9, 6), n_classes=n_classes,
+                     spectral_norm=spectral_norm, minibatch_std=minibatch_std, class_bias=class_bias)
+    held = tuple(sum(t.numel() * t.element_size() for t in network.state_dict().values())
+                 for network in build_models(spec))
+    assert model_bytes(spec) == held
