@@ -102,24 +102,20 @@ def generate(
     if batch_size < 1:
         raise InputError(f"--batch-size {batch_size}: must be at least 1")
     check_output_file(output, force)  # before the model loads: a bad --output costs nothing
+    o.checked_format(output_format)
     run = Run.load(resolve_run_dir(model), select_device(device))
     class_index(run, label)  # refuse an unknown label before anything is written
     warn_all(message for message in (run.collapse_warning(), run.label_warning(label)) if message)
-    if o.checked_format(output_format) == "vcf":
-        named_reference = None if reference is None else _first_record(reference)
+    if output_format == "vcf":
+        from .inputs import reference_record
+
+        named_reference = None if reference is None else reference_record(reference)
         chunks = iter([run.generate_vcf(n, seed, label, sample, named_reference)])
     else:
         chunks = run.generate_fasta(n, seed, label, sample, chunk_size=batch_size)
     write_stream(chunks, output, force)
     if output is not None:
         err.print(f"wrote {n} sequences to {output}", highlight=False)
-
-
-def _first_record(path: Path) -> tuple[str, str]:
-    from ..data.fasta import read_cohort
-
-    reference = read_cohort([path], min_records=1)
-    return reference.descriptions[0], reference.strings()[0]
 
 
 def _evaluation(

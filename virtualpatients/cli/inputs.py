@@ -44,9 +44,17 @@ def evaluation_inputs(
 
 def read_reference(path: Path | None) -> np.ndarray | None:
     """The first record of a reference FASTA as channel indices."""
-    if path is None:
-        return None
+    return None if path is None else _first_record(path).indices[0]
+
+
+def reference_record(path: Path) -> tuple[str, str]:
+    """The first record of a reference FASTA as (title, sequence)."""
+    first = _first_record(path)
+    return first.descriptions[0], first.strings()[0]
+
+
+def _first_record(path: Path):
     from ..data.fasta import read_cohort
 
-    return read_cohort([path], min_records=1).indices[0]
+    return read_cohort([path], min_records=1).subset([0])
 

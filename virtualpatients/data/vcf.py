@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from .encoding import BASES
+from .encoding import BASES, translate
 
 SUFFIXES = (".vcf", ".vcf.gz", ".vcf.bgz", ".bcf")
 SKIPPABLE = ("missing", "multiallelic", "indel", "unphased")
@@ -200,12 +200,10 @@ def _sequences(rows: list[bytes], sites: _SiteList, columns: list[int], template
     bases = np.take_along_axis(channel, alleles.astype(np.intp), axis=1).T  # haplotypes x sites
     if template is None:
         return np.ascontiguousarray(bases)
-    sequences = np.tile(np.frombuffer(template.encode().translate(_TABLE), dtype=np.uint8), (bases.shape[0], 1))
+    sequences = np.tile(translate(template.encode()), (bases.shape[0], 1))
     sequences[:, columns] = bases
     return sequences
 
-
-_TABLE = bytes.maketrans(BASES.encode(), bytes(range(len(BASES))))
 
 
 def _chosen_samples(names: list[str], options: VcfOptions, path: Path) -> list[str]:
