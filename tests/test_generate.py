@@ -97,7 +97,8 @@ def test_a_model_far_less_diverse_than_its_data_is_called_collapsed_though_the_p
              "mean_pairwise_identity_generated": 0.99895, "mean_pairwise_identity_real": 0.99738, "mode_collapse": True}
     metadata = {"alphabet": "ATCG", "steps_done": 30, "diversity_check": check}
     run = Run(generator.eval(), discriminator, spec, TrainConfig(), metadata, history)
-    assert run.collapse_warning() == ("this model is collapsed relative to its training data: 14 distinct in 40 "
-                                      "generated against 21 in 40 real, mean pairwise difference 0.10% against 0.26%")
+    assert run.collapse_warning() == ("this model is collapsed relative to its training data: 14 distinct in a sample "
+                                      "of 40 generated against 21 in 40 real; mean pairwise difference 0.10% against "
+                                      "0.26%")
     run.metadata = {**metadata, "diversity_check": {**check, "mode_collapse": False}}
     assert run.collapse_warning() is None

@@ -136,3 +136,13 @@ def diversity(generated: np.ndarray, real: np.ndarray, n_channels: int, seed: in
         "mode_collapse": bool(collapsed),
         "warning": warning,
     }
+
+
+def diversity_contrast(check: dict[str, Any]) -> str:
+    """A `diversity` result in words, on its equal-size samples: "14 distinct in a sample of 40
+    generated against 21 in 40 real; mean pairwise difference 0.11% against 0.26%"."""
+    size = check.get("sample_size") or 0
+    distinct = [round((check.get(f"distinct_fraction_{kind}") or 0) * size) for kind in ("generated", "real")]
+    spread = [100 * (1 - (check.get(f"mean_pairwise_identity_{kind}") or 1)) for kind in ("generated", "real")]
+    return (f"{distinct[0]} distinct in a sample of {size} generated against {distinct[1]} in {size} real; "
+            f"mean pairwise difference {spread[0]:.2f}% against {spread[1]:.2f}%")

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..data.distances import diversity_contrast
+
 COPY_RATE = 0.5  # generated that are training sequences, above which the set may be called copies
 COPY_MARGIN = 0.1  # ... when above real patients' own rate (held-out ones, or one another) by this
 # Membership-inference AUC from which the attack is called a leak: 0.5 is chance; 0.75 means a
@@ -38,13 +40,7 @@ def verdict(summary: dict[str, Any]) -> dict[str, Any]:
                        + "; identity, frequencies and AATS near 0.5 then say nothing about new patients")
     if diversity.get("mode_collapse"):
         # Distinct counts fall with sample size: the two sets are compared on samples of one size.
-        size = diversity.get("sample_size") or 0
-        distinct_generated = round((diversity.get("distinct_fraction_generated") or 0) * size)
-        distinct_real = round((diversity.get("distinct_fraction_real") or 0) * size)
-        spread = [100 * (1 - (diversity.get(f"mean_pairwise_identity_{kind}") or 1)) for kind in ("generated", "real")]
-        reasons.append(f"collapsed: {distinct_generated} distinct in a sample of {size} generated against "
-                       f"{distinct_real} in {size} real; mean pairwise difference {spread[0]:.2f}% against "
-                       f"{spread[1]:.2f}% (less than half the real diversity)")
+        reasons.append(f"collapsed: {diversity_contrast(diversity)} (less than half the real diversity)")
     if variants.get("generated_with_variants") == 0 and (variants.get("mean_differences_real") or 0) > 0:
         reasons.append(f"no variants: every generated sequence is the {variants.get('reference', 'reference')}, "
                        "while real ones differ from it")

@@ -169,14 +169,12 @@ class Run:
 
     def _relative_collapse(self) -> str | None:
         """The check recorded when training ended: far less diverse than the training data."""
+        from ..data.distances import diversity_contrast
+
         check = self.metadata.get("diversity_check") or {}
         if not check.get("mode_collapse"):
             return None
-        size = check["sample_size"]
-        spread = [100 * (1 - check[f"mean_pairwise_identity_{kind}"]) for kind in ("generated", "real")]
-        return (f"this model is collapsed relative to its training data: {round(check['distinct_fraction_generated'] * size)} "
-                f"distinct in {size} generated against {round(check['distinct_fraction_real'] * size)} in {size} real, "
-                f"mean pairwise difference {spread[0]:.2f}% against {spread[1]:.2f}%")
+        return f"this model is collapsed relative to its training data: {diversity_contrast(check)}"
 
     def label_warning(self, label: str | None = None, n: int = 256, seed: int = 0, tolerance: float = 0.02) -> str | None:
         """A warning when generated `label` records (any class's, without `label`) cannot be told
