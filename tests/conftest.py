@@ -75,3 +75,46 @@ def two_class_cohort(tmp_path: Path) -> Path:
     path = tmp_path / "two_class.fasta"
     path.write_text("".join(records))
     return path
+
+
+KILLER = """
+import os, random, signal, sys, time
+from pathlib import Path
+from virtualpatients.gan.config import TrainConfig
+from virtualpatients.data.fasta import read_cohort
+from virtualpatients.gan.fit import train
+import torch._dynamo  # what torch.optim imports on first use: import once, not in every child
+import virtualpatients.gan.train
+from virtualpatients.gan.rundir import package_versions
+package_versions()
+
+# torch is imported but has run no operation, so each forked child starts its own thread pool.
+cohort = read_cohort([sys.argv[1]])
+folder, kills = Path(sys.argv[2]), int(sys.argv[3])
+config = TrainConfig({config})
+chance = random.Random({seed})
+for number in range(kills):
+    child = os.fork()
+    if child == 0:
+        import torch
+        torch.set_num_threads(1)
+        train(cohort, config, run_dir=folder / f"run{{number}}", force={force})
+        os._exit(0)
+    time.sleep(chance.uniform(0.0, {max_wait}))
+    os.kill(child, signal.SIGKILL)
+    os.waitpid(child, 0)
+print("done")
+"""
+
+
+def kill_training_at_random_moments(cohort: Path, folder: Path, kills: int, config: str, *, force: bool = False,
+                                    seed: int = 0, max_wait: float = 0.4) -> None:
+    """Train into folder/run0, run1, ... (TrainConfig(`config`), checkpoints as it goes), killing
+    each run with SIGKILL after a seeded random wait: a crash at any moment."""
+    import subprocess
+    import sys
+
+    script = KILLER.format(config=config, seed=seed, force=force, max_wait=max_wait)
+    done = subprocess.run([sys.executable, "-c", script, str(cohort), str(folder), str(kills)],
+                          capture_output=True, text=True, timeout=240)
+    assert done.stdout.strip() == "done", done.stderr[-2000:]

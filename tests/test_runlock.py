@@ -3,10 +3,10 @@
 import os
 import subprocess
 import sys
-import textwrap
 import time
 
 import pytest
+from conftest import kill_training_at_random_moments
 
 from virtualpatients.errors import InputError
 from virtualpatients.gan.run import load_run
@@ -70,43 +70,14 @@ for number in range(int(sys.argv[3])):
           run_dir=Path(sys.argv[2]) / f"run{number}")
 """
 
-FORCE_KILLER = """
-import os, random, signal, sys, time
-from pathlib import Path
-from virtualpatients.gan.config import TrainConfig
-from virtualpatients.data.fasta import read_cohort
-from virtualpatients.gan.fit import train
-import torch._dynamo
-import virtualpatients.gan.train
-from virtualpatients.gan.rundir import package_versions
-package_versions()
-
-cohort = read_cohort([sys.argv[1]])
-folder, kills = Path(sys.argv[2]), int(sys.argv[3])
-config = TrainConfig(steps=100000, checkpoint_every=1, hidden=(64, 64), noise_dim=8, batch_size=8, device="cpu")
-chance = random.Random(1)
-for number in range(kills):
-    child = os.fork()
-    if child == 0:
-        import torch
-        torch.set_num_threads(1)
-        train(cohort, config, run_dir=folder / f"run{number}", force=True)
-        os._exit(0)
-    time.sleep(chance.uniform(0.0, 0.5))
-    os.kill(child, signal.SIGKILL)
-    os.waitpid(child, 0)
-print("done")
-"""
-
 
 def test_force_killed_at_any_moment_leaves_the_old_run_or_the_new_one(tiny_cohort, tmp_path):
     kills = 10
     made = subprocess.run([sys.executable, "-c", OLD_RUNS, str(tiny_cohort), str(tmp_path), str(kills)],
                           capture_output=True, text=True, timeout=120)
     assert made.returncode == 0, made.stderr[-2000:]
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(FORCE_KILLER), str(tiny_cohort), str(tmp_path),
-                           str(kills)], capture_output=True, text=True, timeout=240)
-    assert done.stdout.strip() == "done", done.stderr[-2000:]
+    kill_training_at_random_moments(tiny_cohort, tmp_path, kills, "steps=100000, checkpoint_every=1, hidden=(64, 64), "
+                                    "noise_dim=8, batch_size=8, device='cpu'", force=True, seed=1, max_wait=0.5)
     shapes = []
     for number in range(kills):
         run = load_run(tmp_path / f"run{number}")  # never missing, never of mixed shapes

@@ -3,11 +3,11 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
+from conftest import kill_training_at_random_moments
 import torch
 from safetensors.torch import load_file
 
@@ -181,44 +181,10 @@ def test_a_signal_saves_says_how_to_resume_and_resuming_ends_where_an_uninterrup
     assert first.keys() == second.keys() and all(torch.equal(first[k], second[k]) for k in first)
 
 
-KILLER = """
-import os, random, signal, sys, time
-from pathlib import Path
-from virtualpatients.gan.config import TrainConfig
-from virtualpatients.data.fasta import read_cohort
-from virtualpatients.gan.fit import train
-import torch._dynamo  # what torch.optim imports on first use: import once, not in every child
-import virtualpatients.gan.train
-from virtualpatients.gan.rundir import package_versions
-package_versions()
-
-# torch is imported but has run no operation, so each forked child starts its own thread pool.
-cohort = read_cohort([sys.argv[1]])
-folder, kills = Path(sys.argv[2]), int(sys.argv[3])
-config = TrainConfig(steps=100000, checkpoint_every=1, hidden=(64,), noise_dim=8, batch_size=8, device="cpu",
-                     log_every=3)
-chance = random.Random(0)
-for number in range(kills):
-    child = os.fork()
-    if child == 0:
-        import torch
-        torch.set_num_threads(1)
-        train(cohort, config, run_dir=folder / f"run{number}")
-        os._exit(0)
-    time.sleep(chance.uniform(0.0, 0.4))
-    os.kill(child, signal.SIGKILL)
-    os.waitpid(child, 0)
-print("done")
-"""
-
-
 def test_kill_9_at_random_moments_never_leaves_a_run_that_cannot_be_loaded(tiny_cohort, tmp_path):
     kills = 20
-    killer = tmp_path / "killer.py"
-    killer.write_text(textwrap.dedent(KILLER))
-    done = subprocess.run([sys.executable, str(killer), str(tiny_cohort), str(tmp_path), str(kills)],
-                          capture_output=True, text=True, timeout=240)
-    assert done.stdout.strip() == "done", done.stderr[-2000:]
+    kill_training_at_random_moments(tiny_cohort, tmp_path, kills, "steps=100000, checkpoint_every=1, hidden=(64,), "
+                                    "noise_dim=8, batch_size=8, device='cpu', log_every=3")
     loaded = 0
     for number in range(kills):
         run_dir = tmp_path / f"run{number}"
