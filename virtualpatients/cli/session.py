@@ -30,12 +30,20 @@ def stop_on_signals() -> Iterator[Callable[[], str | None]]:
             raise KeyboardInterrupt
         requested.setdefault("reason", signal.Signals(number).name)
 
+    with _handling_signals(handler):
+        yield lambda: requested.get("reason")
+
+
+@contextmanager
+def _handling_signals(handler) -> Iterator[None]:
+    """`handler` for SIGINT and SIGTERM inside the block, the previous handlers after it; only in
+    the main thread, the one Python delivers signals to (elsewhere nothing is installed)."""
     if threading.current_thread() is not threading.main_thread():
-        yield lambda: None
+        yield
         return
     previous = {number: signal.signal(number, handler) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield lambda: requested.get("reason")
+        yield
     finally:
         for number, old in previous.items():
             signal.signal(number, old)
@@ -109,15 +117,8 @@ def signals_raise() -> Iterator[dict]:
             raise Signalled(number)
         state["pending"] = state["pending"] or number
 
-    if threading.current_thread() is not threading.main_thread():
+    with _handling_signals(handler):
         yield state
-        return
-    previous = {number: signal.signal(number, handler) for number in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield state
-    finally:
-        for number, old in previous.items():
-            signal.signal(number, old)
 
 
 def check_output_file(output: Path | None, force: bool = False) -> None:
