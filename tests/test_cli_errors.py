@@ -239,3 +239,26 @@ def test_the_readme_counts_fetch_attempts_as_the_code_makes_them():
     waits = [backoff * 2 ** (attempt - 1) for attempt in range(1, attempts)]
     assert int(stated[1]) == attempts and int(stated[2]) == attempts - 1
     assert [float(w) for w in re.findall(r"\d+", stated[3])] == waits
+
+
+def test_a_full_disk_while_training_says_which_checkpoint_the_run_keeps_and_how_to_resume(tiny_cohort, tmp_path,
+                                                                                          monkeypatch):
+    from virtualpatients.gan import state
+
+    real_save, saved = state.save_checkpoint, []
+
+    def fills_the_disk(run_dir, training_state):
+        if saved:  # the first checkpoint (step 0) is written; the next finds the disk full
+            raise OSError(errno.ENOSPC, "No space left on device", str(Path(run_dir) / state.CHECKPOINT_FILE))
+        saved.append(training_state.step)
+        real_save(run_dir, training_state)
+
+    monkeypatch.setattr(state, "save_checkpoint", fills_the_disk)
+    result = CliRunner().invoke(app, ["train", str(tiny_cohort), "--steps", "20", "--checkpoint-every", "5",
+                                      "--hidden", "8", "--noise-dim", "4", "--batch-size", "8", "--device", "cpu",
+                                      "-o", str(tmp_path / "run")])
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "cannot write the run (no space left on device while writing" in lines[0]
+    assert lines[0].endswith(f"{tmp_path / 'run'} keeps its checkpoint of step 0; free space and continue with: "
+                             f"vp train --resume {tmp_path / 'run'}")

@@ -21,7 +21,8 @@ err = Console(stderr=True, width=None if sys.stderr.isatty() or os.environ.get("
 DEBUG_ON = {"1", "true", "yes", "on"}
 # The place written to fails, not the program: the cause in plain words, exit 1.
 PLACE_FAILURES = {"ENOSPC": "no space left on device", "EDQUOT": "disk quota exceeded",
-                  "EROFS": "read-only file system", "EACCES": "permission denied", "EPERM": "operation not permitted"}
+                  "EROFS": "read-only file system", "EACCES": "permission denied", "EPERM": "operation not permitted",
+                  "EIO": "input/output error"}
 WRITE_ONLY_FAILURES = {"ENOSPC", "EDQUOT", "EROFS"}  # permissions can refuse a read as well
 
 
@@ -29,7 +30,7 @@ def _debugging() -> bool:
     return os.environ.get("VP_DEBUG", "").strip().lower() in DEBUG_ON
 
 
-def _place_failure(error: OSError) -> str | None:
+def place_failure(error: OSError) -> str | None:
     import errno
 
     name = errno.errorcode.get(error.errno or 0, "")
@@ -67,7 +68,7 @@ def clean_errors(command):
         except (typer.Exit, typer.Abort, SystemExit):
             raise
         except Exception as error:  # a bug, not a user error: one line, the traceback on request
-            cause = _place_failure(error) if isinstance(error, OSError) else None
+            cause = place_failure(error) if isinstance(error, OSError) else None
             if cause is not None:
                 _fail(cause, 1)
             if _debugging():

@@ -3,7 +3,6 @@ progress bar and signals, what a stop or a full disk leaves, and the verdict tha
 
 from __future__ import annotations
 
-import errno
 import time
 from collections import Counter
 from contextlib import nullcontext
@@ -13,7 +12,7 @@ import typer
 
 from ..errors import InputError, VPError
 from ..runlock import run_lock
-from .console import err, warn_all as _warn, warn_now as _warn_now
+from .console import err, place_failure, warn_all as _warn, warn_now as _warn_now
 from .session import check_run_dir
 
 
@@ -72,10 +71,10 @@ def _training_session(run_dir, steps, start, train_call):
                 error.args = (f"{error}; {run_dir} keeps the last good checkpoint (step {error.last_good_step})",)
             raise
         except OSError as error:
-            if error.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EIO):
+            cause = place_failure(error)  # the place written to failed (full, read-only, ...), not vp
+            if cause is None:
                 raise
-            raise VPError(f"cannot write the run ({error.strerror}: {error.filename or run_dir}); "
-                          f"{_what_was_saved(run_dir)}") from None
+            raise VPError(f"cannot write the run ({cause}); {_what_was_saved(run_dir)}") from None
 
 
 def _what_was_saved(run_dir) -> str:
