@@ -132,8 +132,6 @@ def _evaluation(
     warn_all(warnings)
     evaluation = evaluate(generated_set, real_set, held_set, reference=read_reference(reference), label=label,
                           blast=blast, baselines=baselines, seed=seed)
-    if evaluation.summary["diversity"]["warning"]:
-        warn_all([evaluation.summary["diversity"]["warning"]])
     return evaluation, run, (real_set, held_set)
 
 
