@@ -2,7 +2,10 @@
 """Measure vp's speed on this machine and append the table to BENCHMARKS.md.
 
 Usage: .venv/bin/python scripts/bench.py [--quick] [--no-record]
-Reads ../shared/data/tp53_germline_cohort.fasta (the TP53 cohort, L = 1182).
+Reads ../shared/data/tp53_germline_cohort.fasta (the TP53 cohort, L = 1182) and
+../shared/data/yelmen805/haplotypes_train.fasta (2,504 haplotypes, L = 805). The GAN-only trainer
+(configs/gan.toml's networks) is compared with a plain PyTorch loop of the same architecture; the
+default recipe (vae-gan) is timed per step on both data sets, and its model's generation rate.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 COHORT = ROOT.parent / "shared" / "data" / "tp53_germline_cohort.fasta"
+HAPLOTYPES = ROOT.parent / "shared" / "data" / "yelmen805" / "haplotypes_train.fasta"
+# The networks of the reference loop, the GAN-only recipe (configs/gan.toml).
+GAN_ONLY = dict(trainer="gan", noise_dim=100, hidden=(512, 512), lr=2e-4, beta1=0.5)
 
 
 def cpu_model() -> str:
@@ -119,8 +125,9 @@ def generation_rss(run_dir: Path, n: int) -> float:
     return int(result.stderr.strip().splitlines()[-1]) / 1024
 
 
-def bench_train(indices, batch_size: int, steps: int) -> tuple[float, float]:
-    """vp's training loop: (milliseconds per step, FLOPs per step), after a warm-up run.
+def bench_train(indices, batch_size: int, steps: int, **settings) -> tuple[float, float]:
+    """vp's training loop with `settings` (default: the default recipe): (milliseconds per step,
+    FLOPs per step), after a warm-up run.
 
     FLOPs are counted over runs of 2 and 4 steps (both log at their first and last step, so the
     difference is two plain steps).
@@ -133,12 +140,14 @@ def bench_train(indices, batch_size: int, steps: int) -> tuple[float, float]:
     def counted(n_steps: int) -> int:
         counter = FlopCounterMode(display=False)
         with counter:
-            train(indices, 4, TrainConfig(steps=n_steps, batch_size=batch_size, device="cpu", log_every=10**6))
+            train(indices, 4, TrainConfig(steps=n_steps, batch_size=batch_size, device="cpu", log_every=10**6,
+                                          **settings))
         return counter.get_total_flops()
 
     flops = (counted(4) - counted(2)) / 2
-    train(indices, 4, TrainConfig(steps=5, batch_size=batch_size, device="cpu"))
-    result = train(indices, 4, TrainConfig(steps=steps, batch_size=batch_size, device="cpu", log_every=steps))
+    train(indices, 4, TrainConfig(steps=5, batch_size=batch_size, device="cpu", **settings))
+    result = train(indices, 4, TrainConfig(steps=steps, batch_size=batch_size, device="cpu", log_every=steps,
+                                           **settings))
     return 1000 * result.wall_time_s / steps, flops
 
 
@@ -214,15 +223,22 @@ def main() -> None:
         ("read+validate+encode 100,000 records (L 1182, best of 3)", f"{bench_read_large():,.0f} seq/s"),
     ]
     for batch_size in (32, 128):
-        vp_ms, vp_flops = bench_train(cohort.indices, batch_size, steps)
+        vp_ms, vp_flops = bench_train(cohort.indices, batch_size, steps, **GAN_ONLY)
         reference_ms, flops = reference_loop(cohort.indices, batch_size, steps)
         rows.append((
-            f"train, batch {batch_size}: vp / reference loop",
+            f"train (GAN-only trainer), batch {batch_size}: vp / reference loop",
             f"{vp_ms:.1f} / {reference_ms:.1f} ms/step (ratio {vp_ms / reference_ms:.2f}); "
             f"vp {vp_flops / 1e9:.2f} GFLOP a step = {vp_flops / vp_ms / 1e6:.0f} GFLOP/s "
             f"({100 * vp_flops / vp_ms / 1e6 / peak:.0f}% of peak); reference {flops / 1e9:.2f} GFLOP a step = "
             f"{flops / reference_ms / 1e6:.0f} GFLOP/s ({100 * flops / reference_ms / 1e6 / peak:.0f}%)",
         ))
+    haplotypes = read_cohort([HAPLOTYPES])
+    for name, data in (("TP53 cohort, L 1182", cohort), ("yelmen805, L 805", haplotypes)):
+        default = TrainConfig()
+        ms, flops = bench_train(data.indices, default.batch_size, steps)
+        rows.append((f"train, default recipe ({default.trainer}, batch {default.batch_size}), {name}",
+                     f"{ms:.1f} ms/step ({default.steps} steps: {ms * default.steps / 1000:.0f} s); "
+                     f"{flops / 1e9:.2f} GFLOP a step = {flops / ms / 1e6:.0f} GFLOP/s ({100 * flops / ms / 1e6 / peak:.0f}% of peak)"))
     rows.append(("all in-process metrics, 10,000 generated vs cohort", f"{bench_metrics(cohort):.2f} s"))
     config = TrainConfig()
     spec = ModelSpec(cohort.length, 4, config.noise_dim, config.hidden, config.leaky_slope)
@@ -232,7 +248,8 @@ def main() -> None:
         Run(generator, discriminator, spec, config, metadata).save(Path(scratch))
         n = 10_000 if args.quick else 100_000
         seconds = bench_generate(Path(scratch), n)
-        rows.append((f"generate {n:,} to FASTA (best of 2)", f"{seconds:.2f} s ({n / seconds:,.0f} seq/s)"))
+        rows.append((f"generate {n:,} to FASTA, default recipe's networks (best of 2)",
+                     f"{seconds:.2f} s ({n / seconds:,.0f} seq/s)"))
         rows.append((f"vp generate -n {n:,} peak RSS", f"{generation_rss(Path(scratch), n):.0f} MiB"))
         rows.append(("vp generate -n 1,000 peak RSS", f"{generation_rss(Path(scratch), 1000):.0f} MiB"))
     rows.append(("vp --help (best of 5)", f"{bench_help():.3f} s"))

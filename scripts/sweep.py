@@ -6,9 +6,11 @@ Each data set is split once (seeded, stratified by class): 20% test, reported an
 training; the rest goes to `vp.train(..., holdout=0.2)`, whose own held-out share is the
 validation split that selects the checkpoint. So selection never sees the reported split.
 
-Usage: .venv/bin/python scripts/sweep.py [--datasets tp53 yelmen805 two-class] [--recipes default gan]
-       [--seeds 0 1 2] [--steps N] [--no-append]
-Data sets are read from ../shared/data/ beside the project root (two-class is simulated).
+Usage: .venv/bin/python scripts/sweep.py [--datasets tp53 yelmen805 two-class demo forty]
+       [--recipes default gan vae] [--seeds 0 1 2] [--steps N] [--no-append]
+Data sets are read from ../shared/data/ beside the project root (two-class and demo are simulated;
+forty is the README walkthrough's 20 cell-line mutants + 20 wild types, scripts/cohorts.py).
+The RBM baseline trains for as long as the first recipe took (mean over its seeds).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+import sys
+
 import virtualpatients as vp
 from virtualpatients.data.distances import adversarial_accuracy, unique_rows
 from virtualpatients.data.simulate import simulate_two_classes
@@ -28,11 +32,15 @@ from virtualpatients.evaluation.classifier_utility import utility
 from virtualpatients.evaluation.membership import membership_inference
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+import cohorts  # noqa: E402  (scripts/cohorts.py: the demo and walkthrough cohorts)
+
 DATA = ROOT.parent / "shared" / "data"
 SPLIT_SEED = 12345  # the test split is the same for every recipe and seed
-BASELINES = ("independent", "markov", "resample-mutate")
-COLUMNS = ("AATS test", "AA_truth", "AA_syn", "exactly 1 diff", "diff TVD", "position r", "linkage r",
-           "PCA dist", "copies", "singleton copies", "MIA AUC", "label block", "minority F1 (b)")
+BASELINES = ("independent", "markov", "resample-mutate", "rbm")
+COLUMNS = ("AATS test", "AA_truth", "AA_syn", "MMD^2", "exactly 1 diff", "one real hotspot", "diff TVD", "position r",
+           "linkage r", "PCA dist", "distinct of 100", "mutants", "copies", "singleton copies", "MIA AUC", "label block",
+           "minority F1 (b)")
 
 
 def load(name: str) -> tuple[vp.SequenceSet, dict[str, vp.SequenceSet]]:
@@ -49,11 +57,15 @@ def load(name: str) -> tuple[vp.SequenceSet, dict[str, vp.SequenceSet]]:
     if name == "two-class":
         ids, labels, sequences = simulate_two_classes(seed=1)
         return vp.SequenceSet.from_strings(sequences, labels=labels, ids=ids, origin="two-class"), {}
+    if name == "demo":
+        return cohorts.demo_cohort(seed=0), {}
+    if name == "forty":
+        return cohorts.forty(seed=0), {}
     raise SystemExit(f"unknown data set {name}")
 
 
 def scores(generated: vp.SequenceSet, train: vp.SequenceSet, test: vp.SequenceSet, seed: int,
-           members: vp.SequenceSet | None = None) -> dict[str, float]:
+           members: vp.SequenceSet | None = None, dataset: str = "") -> dict[str, float]:
     """One generated set (one class) against the training pool and the test split; the
     membership attack sets `members` (the records the generator was fitted on: the pool, or a
     GAN's own training split) against the test split."""
@@ -67,6 +79,8 @@ def scores(generated: vp.SequenceSet, train: vp.SequenceSet, test: vp.SequenceSe
     share = lambda rows: float(np.mean([row.tobytes() in singletons for row in rows]))  # noqa: E731
     row = {
         "AATS test": accuracy["aats"], "AA_truth": accuracy["aa_truth"], "AA_syn": accuracy["aa_syn"],
+        "MMD^2": (evaluation.summary.get("mmd") or {}).get("mmd2"),
+        "distinct of 100": len(unique_rows(generated.indices[:100])[0]),
         "exactly 1 diff": (histogram[1] if len(histogram) > 1 else 0) / len(generated),
         "diff TVD": evaluation["variants"]["differences_tvd"], "position r": evaluation["variants"]["position_r"],
         "linkage r": evaluation["linkage"]["r"], "PCA dist": evaluation["population"]["pca_distance"],
@@ -74,6 +88,12 @@ def scores(generated: vp.SequenceSet, train: vp.SequenceSet, test: vp.SequenceSe
         "singleton copies": share(generated.indices) - share(test.indices),
         "MIA AUC": membership_inference(generated.indices, (members or train).indices, test.indices, 4, seed)["mia_auc"],
     }
+    if dataset == "demo":
+        row["one real hotspot"] = cohorts.hotspot_share(generated, train)
+    if dataset == "forty":  # mutants among generated: at least one difference from the wild type
+        reference = np.frombuffer(cohorts.reference_cds().encode(), np.uint8)
+        strings = np.frombuffer("".join(generated.strings()).encode(), np.uint8).reshape(len(generated), -1)
+        row["mutants"] = float(np.mean((strings != reference).any(axis=1)))
     if generated.labels and generated.labels[0] in ("alpha", "beta"):  # the simulated two-class set
         block = "A" * 10 if generated.labels[0] == "alpha" else "G" * 10
         row["label block"] = float(np.mean([s[100:110] == block for s in generated.strings()]))
@@ -81,12 +101,12 @@ def scores(generated: vp.SequenceSet, train: vp.SequenceSet, test: vp.SequenceSe
 
 
 def per_class(draw, train: vp.SequenceSet, test: vp.SequenceSet, n: int, seed: int,
-              members: vp.SequenceSet | None = None) -> dict[str, dict]:
+              members: vp.SequenceSet | None = None, dataset: str = "") -> dict[str, dict]:
     """Scores of `draw(label, n, seed)` for each class (or the whole set as "all")."""
     if train.labels is None:
-        return {"all": scores(draw(None, n, seed), train, test, seed, members)}
+        return {"all": scores(draw(None, n, seed), train, test, seed, members, dataset)}
     return {label: scores(draw(label, n, seed), train.of_class(label), test.of_class(label), seed,
-                          None if members is None else members.of_class(label))
+                          None if members is None else members.of_class(label), dataset)
             for label in sorted(set(train.labels))}
 
 
@@ -102,7 +122,9 @@ def sweep_dataset(name: str, recipes: list[str], seeds: list[int], steps: int | 
     train = data.subset(np.setdiff1d(np.arange(len(data)), test_rows), "training pool")
     test = data.subset(test_rows, "test split")
     results: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    labelled = data.labels is not None and len(set(data.labels)) == 2 and name != "two-class"
+    # Balancing utility where one class is the minority (two-class and forty have equal classes).
+    labelled = data.labels is not None and len(set(data.labels)) == 2 and name not in ("two-class", "forty")
+    seconds: dict[str, list[float]] = defaultdict(list)
     for recipe in recipes:
         for seed in seeds:
             path = None if recipe == "default" else ROOT / "configs" / f"{recipe}.toml"
@@ -110,26 +132,32 @@ def sweep_dataset(name: str, recipes: list[str], seeds: list[int], steps: int | 
             started = time.perf_counter()
             run = vp.train(train, config, holdout=0.2, run_dir=runs / f"{name}-{recipe}-{seed}", force=True)
             minutes = (time.perf_counter() - started) / 60
+            seconds[recipe].append(60 * minutes)
             draw = lambda label, k, s: run.generate(k, seed=s, label=label)  # noqa: E731
-            for label, row in per_class(draw, train, test, n, seed, members=run.training_set).items():
+            for label, row in per_class(draw, train, test, n, seed, run.training_set, name).items():
                 row["minutes"] = minutes
                 if labelled:
                     row["minority F1 (b)"] = minority_f1(draw, train, test)
                 results[(recipe, label)].append(row)
             print(f"{name} {recipe} seed {seed}: {minutes:.1f} min, selected step {run.metadata['selected_step']}",
                   flush=True)
+    # The RBM trains for as long as the first recipe took: the published model on equal time.
+    budget = float(np.mean(seconds[recipes[0]])) if recipes else 60.0
     for kind in BASELINES:
-        model = vp.baselines.make(kind).fit(train)
+        started = time.perf_counter()
+        model = (vp.baselines.RBM(time_budget_s=budget) if kind == "rbm" else vp.baselines.make(kind)).fit(train)
+        fitted_minutes = (time.perf_counter() - started) / 60
         draw = lambda label, k, s: model.sample(k, seed=s, label=label) if label else model.sample(k, seed=s)  # noqa
         for seed in seeds:
-            for label, row in per_class(draw, train, test, n, seed).items():
+            for label, row in per_class(draw, train, test, n, seed, dataset=name).items():
+                row["minutes"] = fitted_minutes
                 if labelled:
                     row["minority F1 (b)"] = minority_f1(draw, train, test)
                 results[(kind, label)].append(row)
     for source, generated in published.items():
         for seed in seeds:  # a fresh sample of n of the published outputs per seed
             rows = np.random.default_rng(seed).choice(len(generated), n, replace=False)
-            row = scores(generated.subset(rows, source), train, test, seed)
+            row = scores(generated.subset(rows, source), train, test, seed, dataset=name)
             row["MIA AUC"] = np.nan  # they were trained on all 5,008 haplotypes, the test split too: no non-members
             results[(source, "all")].append(row)
     return results, len(train), len(test)
@@ -153,8 +181,15 @@ def table(name: str, results, n_train: int, n_test: int, seeds: list[int], n: in
         for column in ("minutes", *columns):
             values = np.array([row.get(column, np.nan) for row in rows], dtype=float)
             values = values[np.isfinite(values)]
-            cells.append("" if not len(values) else f"{values.mean():.3f} ± {values.std(ddof=1) if len(values) > 1 else 0:.3f}"
-                         if column != "minutes" else f"{values.mean():.1f}")
+            spread = values.std(ddof=1) if len(values) > 1 else 0
+            if not len(values):
+                cells.append("")
+            elif column == "minutes":
+                cells.append(f"{values.mean():.1f}")
+            elif column == "MMD^2":  # 1e-4 to 1e-2: three decimals would show nothing
+                cells.append(f"{values.mean():.2e} ± {spread:.1e}")
+            else:
+                cells.append(f"{values.mean():.3f} ± {spread:.3f}")
         lines.append(f"| {source} | {label} | " + " | ".join(cells) + " |")
     return lines + [""]
 

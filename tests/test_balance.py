@@ -98,7 +98,7 @@ def test_wgan_gp_trains_with_finite_values(two_class_cohort):
     cohort = read_cohort([two_class_cohort], label_key="label")
     _, classes = class_indices(cohort.labels)
     config = TrainConfig(
-        steps=20, loss="wgan-gp", critic_steps=5, hidden=(32,), noise_dim=8, batch_size=16, device="cpu",
+        steps=20, trainer="gan", loss="wgan-gp", critic_steps=5, hidden=(32,), noise_dim=8, batch_size=16, device="cpu",
         log_every=5, output="gumbel", spectral_norm=True, instance_noise=0.1,
     )
     result = train(cohort.indices, 4, config, labels=classes, n_classes=2)

@@ -25,7 +25,7 @@ def test_flags_override_the_file_which_overrides_defaults(tmp_path):
     path = tmp_path / "c.toml"
     path.write_text("[train]\nsteps = 7\nlr = 0.01\nhidden = [8, 4]\n")
     config = resolve_config(path, {"steps": 9, "lr": None, "hidden": "16,2"})
-    assert (config.steps, config.lr, config.hidden, config.batch_size) == (9, 0.01, (16, 2), 64)
+    assert (config.steps, config.lr, config.hidden, config.batch_size) == (9, 0.01, (16, 2), TrainConfig().batch_size)
 
 
 @pytest.mark.parametrize(

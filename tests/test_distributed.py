@@ -57,7 +57,8 @@ from virtualpatients.gan.train import train
 cohort = read_cohort([sys.argv[1]])
 names, classes = class_indices(cohort.labels)
 config = TrainConfig(steps=12, batch_size=8, hidden=(32,), noise_dim=8, device="cpu", log_every=4,
-                     loss=sys.argv[3], critic_steps=2 if sys.argv[3] == "wgan-gp" else 1,
+                     trainer="vae-gan" if sys.argv[3] == "vae-gan" else "gan",
+                     loss="wgan-gp" if sys.argv[3] == "wgan-gp" else "gan", critic_steps=2 if sys.argv[3] == "wgan-gp" else 1,
                      spectral_norm=True, minibatch_std=True, output="gumbel")
 result = train(cohort.indices, 4, config, labels=classes, n_classes=len(names))
 digest = hashlib.sha256()
@@ -71,7 +72,7 @@ with open(os.path.join(sys.argv[2], f"rank{os.environ['RANK']}.txt"), "w") as ou
 """
 
 
-@pytest.mark.parametrize("loss", ["gan", "wgan-gp"])
+@pytest.mark.parametrize("loss", ["gan", "wgan-gp", "vae-gan"])
 def test_two_processes_average_gradients_and_end_with_identical_weights(two_class_cohort, tmp_path, loss):
     worker = tmp_path / "worker.py"
     worker.write_text(textwrap.dedent(WORKER))

@@ -22,7 +22,7 @@ def test_every_section_is_reported_with_baselines():
     holdout = real.subset(np.arange(1, 200, 2), "holdout")
     evaluation = evaluate_sets(generated, real, holdout)
     summary = evaluation.summary
-    assert {"fidelity", "variants", "validity", "diversity", "privacy"} <= set(summary)
+    assert {"fidelity", "variants", "validity", "diversity", "privacy", "mmd"} <= set(summary)
     assert summary["exact_copies"] == 100 and summary["n_holdout"] == 100
     assert summary["validity"]["valid_fraction_real"] == 1.0  # the simulated reference is an ORF
     assert summary["variants"]["position_r"] > 0.9 and summary["fidelity"]["base_frequency_r"] > 0.99
@@ -30,7 +30,15 @@ def test_every_section_is_reported_with_baselines():
     # Members are the training set, non-members the holdout, in equal numbers (a sample of 100 of the 200).
     assert summary["privacy"]["mia_n"] == 100 and 0 <= summary["privacy"]["mia_auc"] <= 1
     assert 0 <= summary["privacy"]["mia_tpr_at_1pct_fpr"] <= 1
-    assert evaluate_sets(generated, real).summary["privacy"]["mia_auc"] is None
+    without_holdout = evaluate_sets(generated, real).summary
+    assert without_holdout["privacy"]["mia_auc"] is None
+    # MMD^2 against the held-out set where there is one (the published protocol), else the real set.
+    assert summary["mmd"]["against"] == "held-out" and summary["mmd"]["real_pair"] == "training vs held-out"
+    assert without_holdout["mmd"]["against"] == "training" and without_holdout["mmd"]["n_real_pair"] == [100, 100]
+    assert abs(summary["mmd"]["mmd2"]) < 1e-3  # copies of real patients against other real patients
+    # Real-vs-real values of the structure figures, on as many held-out records as generated.
+    assert summary["variants"]["real_sample"] == {"source": "held-out", "n": 100, "against": 200}
+    assert summary["variants"]["differences_tvd_real"] == 0.0 and summary["linkage"]["r_real"] > 0.5
     expected_arrays = {
         "nearest_identity_generated", "nearest_identity_real", "base_freq_real", "base_freq_generated",
         "variant_freq_real", "variant_freq_generated", "differences_per_sequence_real",

@@ -1,3 +1,4 @@
+import math
 import pytest
 import torch
 
@@ -52,22 +53,42 @@ def test_real_and_generated_in_one_pass_score_as_in_two():
     assert not torch.allclose(together, discriminator(torch.cat([real, fake]), torch.cat([classes, classes])))
 
 
-def test_channel_major_forward_gives_the_same_logits():
-    spec = ModelSpec(length=13, n_channels=5, noise_dim=6, hidden=(16,), n_classes=3)
+@pytest.mark.parametrize("prior_components", [0, 4])
+def test_channel_major_forward_gives_the_same_logits(prior_components):
+    spec = ModelSpec(length=13, n_channels=5, noise_dim=6, hidden=(16,), n_classes=3, prior_components=prior_components)
     generator, _ = build_models(spec)
-    noise, classes = torch.randn(7, 6), torch.tensor([0, 1, 2, 0, 1, 2, 0])
+    noise, classes = torch.randn(7, spec.noise_width), torch.tensor([0, 1, 2, 0, 1, 2, 0])
     with torch.no_grad():
         torch.testing.assert_close(generator.channel_major()(noise, classes), generator(noise, classes))
 
 
 @pytest.mark.parametrize("spectral_norm", [False, True])
 @pytest.mark.parametrize("n_classes, class_bias", [(0, False), (3, False), (3, True)])
-@pytest.mark.parametrize("minibatch_std", [False, True])
-def test_model_bytes_counts_exactly_what_the_networks_hold(spectral_norm, n_classes, class_bias, minibatch_std):
+@pytest.mark.parametrize("minibatch_std, prior_components", [(False, 0), (True, 0), (True, 3)])
+def test_model_bytes_counts_exactly_what_the_networks_hold(spectral_norm, n_classes, class_bias, minibatch_std,
+                                                           prior_components):
     from virtualpatients.gan.model import model_bytes
 
     spec = ModelSpec(length=7, n_channels=4, noise_dim=5, hidden=(9, 6), n_classes=n_classes,
-                     spectral_norm=spectral_norm, minibatch_std=minibatch_std, class_bias=class_bias)
+                     spectral_norm=spectral_norm, minibatch_std=minibatch_std, class_bias=class_bias,
+                     prior_components=prior_components)
     held = tuple(sum(t.numel() * t.element_size() for t in network.state_dict().values())
                  for network in build_models(spec))
     assert model_bytes(spec) == held
+
+
+def test_a_mixture_prior_draws_each_component_by_its_weight_and_scores_its_codes():
+    from virtualpatients.gan.model import MixturePrior
+
+    prior = MixturePrior(3, 2)
+    with torch.no_grad():
+        prior.logits.copy_(torch.log(torch.tensor([0.2, 0.3, 0.5])))
+        prior.means.copy_(torch.tensor([[-50.0, 0.0], [0.0, 0.0], [50.0, 0.0]]))
+        codes = prior(torch.randn(20000, 3, generator=torch.Generator().manual_seed(0)))
+    shares = [(codes[:, 0] < -25).float().mean(), (codes[:, 0].abs() < 25).float().mean(), (codes[:, 0] > 25).float().mean()]
+    torch.testing.assert_close(torch.stack(shares), torch.tensor([0.2, 0.3, 0.5]), atol=0.015, rtol=0)
+    # Far from the others, a code's density is its own component's, weighted.
+    point = torch.tensor([[50.0, 0.0]])
+    expected = math.log(0.5) + torch.distributions.Normal(torch.zeros(2), prior.log_scales[2].exp()).log_prob(
+        torch.zeros(2)).sum()
+    torch.testing.assert_close(prior.log_prob(point), expected.reshape(1))

@@ -208,3 +208,29 @@ def test_the_membership_attack_shows_in_the_terminal_table_only_with_a_holdout()
     assert "membership" not in text(_inputs(holdout=False)[0])
     note = next(n for _, label, _, _, n in table_rows(summary) if label == "membership inference AUC")
     assert "0.5 is ideal, 1 means members are recognised" in note
+
+
+def test_mmd_shows_beside_its_real_pair_in_every_table(tmp_path):
+    from rich.console import Console
+
+    from virtualpatients.report.tables import comparison_table, evaluation_table
+
+    summary, _, _ = _inputs()
+    summary["mmd"] = {"mmd2": 0.00343, "sigma": 10.02, "against": "held-out", "n_generated": N_GEN,
+                      "n_against": N_HOLDOUT, "mmd2_real": 0.00016, "real_pair": "training vs held-out",
+                      "n_real_pair": [N_REAL, N_HOLDOUT]}
+    summary["variants"] |= {"differences_tvd": 0.58, "differences_tvd_real": 0.04}
+    summary["baselines"] = {"independent": {**summary, "mmd": {**summary["mmd"], "mmd2": 0.0122}}}
+    rows = {(section, label): (generated, real) for section, label, generated, real, _ in table_rows(summary)}
+    assert rows[("MMD", "squared maximum mean discrepancy")] == ("0.00343", "0.00016")
+    assert rows[("MMD", "compared with")] == ("held-out", "") and rows[("MMD", "kernel bandwidth sigma")] == ("10.02", "")
+    assert rows[("variants", "differences per sequence: total variation distance")] == ("0.58", "0.04")
+    console = Console(width=120, record=True, file=open("/dev/null", "w"))
+    console.print(evaluation_table(summary))
+    console.print(comparison_table(summary))
+    lines = console.export_text().splitlines()
+    assert "0.00343" in next(line for line in lines if "MMD^2 vs held-out (sigma 10.02" in line)
+    comparison = next(line for line in lines if "mmd: MMD^2" in line)
+    assert comparison.replace("│", " ").split()[-3:] == ["0.00343", "0.0122", "0.00016"]
+    write_report(tmp_path, summary, {}, [])
+    assert "0.0122" in (tmp_path / "report.html").read_text()

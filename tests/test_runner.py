@@ -37,8 +37,9 @@ def stop_after(calls: int):
 @pytest.mark.parametrize(
     "recipe",
     [
-        dict(loss="gan", holdout=True),
-        dict(loss="wgan-gp", critic_steps=2, output="gumbel", spectral_norm=True, minibatch_std=True, instance_noise=0.1),
+        dict(trainer="gan", loss="gan", holdout=True),
+        dict(trainer="vae-gan", holdout=True, latent_scales=(0.9, 1.0, 1.1), kl_warmup=10),
+        dict(trainer="gan", loss="wgan-gp", critic_steps=2, output="gumbel", spectral_norm=True, minibatch_std=True, instance_noise=0.1),
     ],
 )
 def test_interrupted_then_resumed_ends_bit_identical_to_uninterrupted(two_class_cohort, tmp_path, recipe):
@@ -58,6 +59,7 @@ def test_interrupted_then_resumed_ends_bit_identical_to_uninterrupted(two_class_
     save_checkpoint(tmp_path, saved[-1])  # through the file, as `vp train --resume` reads it
     resumed = train(cohort.indices, 4, config, resume=load_checkpoint(tmp_path), **arguments)
 
+    assert ("encoder" in saved[-1].networks) == (config.trainer == "vae-gan")
     for network in ("generator", "discriminator"):
         expected = getattr(uninterrupted, network).state_dict()
         for name, value in getattr(resumed, network).state_dict().items():

@@ -8,15 +8,17 @@ from virtualpatients.gan.config import TrainConfig
 from virtualpatients.errors import InputError
 from virtualpatients.data.fasta import read_cohort
 from virtualpatients.gan.train import HISTORY_FIELDS, select_device, train
+from virtualpatients.gan.vaegan import KL_FIELDS
 
 SMALL = dict(hidden=(32,), noise_dim=8, batch_size=16, device="cpu", log_every=10)
 
 
-def test_a_few_dozen_steps_give_finite_history(tiny_cohort):
+@pytest.mark.parametrize("trainer, extra", [("gan", ()), ("vae-gan", KL_FIELDS)])
+def test_a_few_dozen_steps_give_finite_history(tiny_cohort, trainer, extra):
     cohort = read_cohort([tiny_cohort])
-    result = train(cohort.indices, 4, TrainConfig(steps=40, **SMALL))
+    result = train(cohort.indices, 4, TrainConfig(steps=40, trainer=trainer, **SMALL))
     assert [row["step"] for row in result.history] == [1, 10, 20, 30, 40]
-    assert set(result.history[0]) == set(HISTORY_FIELDS)
+    assert set(result.history[0]) == {*HISTORY_FIELDS, *extra}
     assert all(math.isfinite(v) for row in result.history for v in row.values())
     assert all(0 <= row["d_real"] <= 1 and 0 <= row["acc_fake"] <= 1 for row in result.history)
 
@@ -83,10 +85,10 @@ def test_checkpoint_selection_on_a_holdout_keeps_the_best_logged_step(tiny_cohor
 
 def test_bf16_autocast_trains_with_finite_values(tiny_cohort):
     cohort = read_cohort([tiny_cohort])
-    result = train(cohort.indices, 4, TrainConfig(steps=12, precision="bf16", loss="wgan-gp", critic_steps=2, **SMALL))
+    result = train(cohort.indices, 4, TrainConfig(steps=12, precision="bf16", trainer="gan", loss="wgan-gp", critic_steps=2, **SMALL))
     assert all(math.isfinite(v) for row in result.history for v in row.values())
     assert all(value.dtype == torch.float32 for value in result.generator.state_dict().values())
-    fp32 = train(cohort.indices, 4, TrainConfig(steps=12, loss="wgan-gp", critic_steps=2, **SMALL))
+    fp32 = train(cohort.indices, 4, TrainConfig(steps=12, trainer="gan", loss="wgan-gp", critic_steps=2, **SMALL))
     assert not torch.equal(result.generator.net[0].weight, fp32.generator.net[0].weight)
 
 

@@ -118,6 +118,18 @@ def generate(
         err.print(f"wrote {n} sequences to {output}", highlight=False)
 
 
+def _baseline_kinds(baselines: bool, rbm_budget: float | None):
+    """--baselines [--rbm-budget S]: False, True (the default set), or the default set and an RBM
+    trained for S seconds (one estimator, so the utility comparison reuses its fit)."""
+    if rbm_budget is None:
+        return baselines
+    if not baselines:
+        raise InputError("--rbm-budget: the RBM is one of the baselines; add --baselines")
+    from ..evaluation.baselines import BASELINES, RBM
+
+    return (*BASELINES, RBM(time_budget_s=rbm_budget))
+
+
 def _evaluation(
     generated, real, holdout, reference, n, model, seed, sample, length_policy, blast, label=None, baselines=False
 ):
@@ -141,15 +153,16 @@ def evaluate(
     generated: o.Generated = None, real: o.Real = None, holdout: o.HoldoutFile = None, reference: o.Reference = None,
     n: Annotated[int, typer.Option("-n", help="How many to generate when --generated is not given.")] = 100,
     model: o.Model = None, seed: o.Seed = 0, sample: o.Sample = None, label: o.Label = None,
-    blast: o.Blast = False, utility: o.Utility = False, baselines: o.Baselines = False,
+    blast: o.Blast = False, utility: o.Utility = False, baselines: o.Baselines = False, rbm_budget: o.RbmBudget = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
     length_policy: o.Policy = "error",
 ) -> None:
     """Compare generated with real sequences: fidelity, variants, validity, diversity, privacy, BLAST+, utility."""
     from ..report.tables import comparison_table, evaluation_table, jsonable, utility_table
 
+    kinds = _baseline_kinds(baselines, rbm_budget)
     evaluation, run, (real_set, held_set) = _evaluation(
-        generated, real, holdout, reference, n, model, seed, sample, length_policy, blast, label, baselines
+        generated, real, holdout, reference, n, model, seed, sample, length_policy, blast, label, kinds
     )
     print_verdict(err, evaluation.summary)
     err.print(evaluation_table(evaluation.summary))
@@ -161,8 +174,10 @@ def evaluate(
         if baselines:
             from ..evaluation.comparison import baseline_generator
 
+            estimators = {} if kinds is True else {getattr(kind, "kind", kind): kind for kind in kinds}
             for kind, summary in evaluation.summary["baselines"].items():
-                summary["utility"] = run_utility(run, real_set, held_set, sample, baseline_generator(kind, real_set))
+                generator = baseline_generator(estimators.get(kind, kind), real_set)
+                summary["utility"] = run_utility(run, real_set, held_set, sample, generator)
     if baselines:
         err.print(comparison_table(evaluation.summary))
     if as_json:
@@ -180,6 +195,7 @@ def report(
     length_policy: o.Policy = "error",
     baselines: Annotated[bool, typer.Option("--baselines/--no-baselines", help="Score the baseline generators too.")]
     = True,
+    rbm_budget: o.RbmBudget = None,
 ) -> None:
     """Write report.html with plots (training curves, identity, DCR, frequencies, variants) and metrics.json."""
     from ..gan.rundir import read_history
@@ -189,7 +205,8 @@ def report(
 
     run_dir = resolve_run_dir(model) if (generated is None or real is None or model) else None
     evaluation, _, _ = _evaluation(
-        generated, real, holdout, reference, n, model, seed, sample, length_policy, blast, label, baselines
+        generated, real, holdout, reference, n, model, seed, sample, length_policy, blast, label,
+        _baseline_kinds(baselines, rbm_budget)
     )
     history = read_history(run_dir) if run_dir is not None else []
     target = out or (run_dir / "report" if run_dir is not None else Path("vp-report"))
@@ -286,11 +303,14 @@ def fetch(
 @clean_errors
 @o.with_vcf_flags
 def baseline(
-    kind: Annotated[str, typer.Argument(help="independent, markov, resample-mutate or copy.")],
+    kind: Annotated[str, typer.Argument(help="independent, markov, resample-mutate, copy or rbm.")],
     data: o.Data,
     n: Annotated[int, typer.Option("-n", help="Number of sequences.")] = 100,
     seed: Annotated[int, typer.Option(help="Seed; the same seed gives identical output.")] = 0,
     order: Annotated[int, typer.Option(help="Markov order (markov only).")] = 3,
+    time_budget: Annotated[Optional[float], typer.Option(
+        "--time-budget", help="rbm only: train for at most this many seconds of wall time (default: its 200 "
+        "epochs, however long they take); with a budget the output depends on the machine's speed.")] = None,
     label_key: Annotated[str, typer.Option("--label-key", help="Description key of the class.")] = "label",
     length_policy: o.Policy = "error",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
@@ -307,11 +327,14 @@ def baseline(
 
     if n < 0:
         raise InputError(f"-n {n}: must be zero or more")
+    if time_budget is not None and kind != "rbm":
+        raise InputError(f"--time-budget: only the rbm baseline trains, not {kind}")
     o.checked_format(output_format)
+    model = make(kind, order, **({} if time_budget is None else {"time_budget_s": time_budget}))
     cohort = read_cohort(data, length_policy, label_key=label_key, vcf=vcf)
     if output_format == "vcf" and (cohort.sites is None or n % 2):
         raise InputError("--format vcf: needs VCF input (its sites) and an even -n (two haplotypes a sample)")
-    drawn = make(kind, order).fit(cohort).sample(n, seed)  # a labelled fit draws classes in the training proportions
+    drawn = model.fit(cohort).sample(n, seed)  # a labelled fit draws classes in the training proportions
     if output_format == "vcf":
         from ..data.vcf_out import format_vcf, sample_names
 
@@ -319,7 +342,8 @@ def baseline(
         write_stream([format_vcf(drawn.indices, drawn.alphabet, cohort.sites, sample_names(n, drawn.labels), header)],
                      output, force)
         return
-    description = f"baseline={kind} seed={seed}" + (f" order={order}" if kind == "markov" else "")
+    description = f"baseline={kind} seed={seed}" + (f" order={order}" if kind == "markov" else "") + (
+        f" time_budget={time_budget:g}s" if time_budget is not None else "")
     titles = [f"{name} {description}" + ("" if drawn.labels is None else f" {label_key}={drawn.labels[i]}")
               for i, name in enumerate(drawn.ids)]
     write_stream([format_fasta(titles, decode(drawn.indices, drawn.alphabet))], output, force)

@@ -17,7 +17,7 @@ import typer
 # training setting `output` (what the discriminator sees) is --output-mode.
 FLAG_NAMES = {"output": "--output-mode"}
 # The flag's type where the config type does not read from a command line (widths as "512,512").
-FLAG_TYPES = {"hidden": str}
+FLAG_TYPES = {"hidden": str, "latent_scales": str}
 
 
 def flag_name(key: str) -> str:
@@ -92,6 +92,9 @@ Utility = Annotated[bool, typer.Option("--utility", help="Classifier utility of 
 Baselines = Annotated[
     bool, typer.Option("--baselines", help="Also score the baseline generators (PWM, Markov, resample-mutate, copy).")
 ]
+RbmBudget = Annotated[Optional[float], typer.Option(
+    "--rbm-budget", metavar="SECONDS", help="With --baselines, also train the RBM baseline (Yelmen et al. 2021) for "
+    "this many seconds of wall time (e.g. the GAN's) and score it.")]
 Force = Annotated[bool, typer.Option(help="Overwrite the output file if it exists.")]
 Format = Annotated[str, typer.Option("--format", help="fasta, or vcf (VCF input only: phased, against its sites; "
                                      "pairs of haplotypes make diploid samples).")]

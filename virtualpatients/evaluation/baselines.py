@@ -6,7 +6,11 @@
 - resample-mutate: a real sequence with a few positions redrawn, perturbed about as much as real
   patients differ from their consensus.
 - copy: real sequences drawn with replacement, the memorisation extreme (privacy worst case).
-All draws come from one numpy Generator seeded once, so a seed fixes the output."""
+- rbm: a restricted Boltzmann machine (Yelmen et al. 2021), trained (evaluation/rbm.py): the
+  published model a GAN must beat on haplotypes. Not in BASELINES, the default set: the others fit
+  in milliseconds, the RBM trains for seconds to minutes and samples by long Gibbs chains, so it
+  is scored only when asked for (`vp evaluate --baselines --rbm-budget S`).
+All draws come from one numpy (rbm: torch) Generator seeded once, so a seed fixes the output."""
 
 from __future__ import annotations
 
@@ -19,10 +23,14 @@ from ..data.encoding import position_counts
 from ..errors import InputError
 
 if TYPE_CHECKING:
+    import torch
+
     from ..data.sequences import SequenceSet
+    from .rbm import RBMModel
 
 DEFAULT_ORDER = 3
-BASELINES = ("independent", "markov", "resample-mutate", "copy")
+BASELINES = ("independent", "markov", "resample-mutate", "copy")  # the default set: fitted in milliseconds
+KIND_NAMES = (*BASELINES, "rbm")
 DENSE_CONTEXTS = 1 << 12  # context spaces up to this size are looked up in a table
 ROW_CHUNK = 4096  # rows per (rows, L) block of uniforms: bounded memory for n = 10^5 and more
 
@@ -155,15 +163,26 @@ def _resample_mutate(training: np.ndarray, n: int, n_channels: int, rng: np.rand
     return _by_chunks(n, draw)
 
 
-def _check(kind: str, training: np.ndarray, n: int, n_channels: int, order: int) -> np.ndarray:
-    if kind not in BASELINES:
-        raise InputError(f"unknown baseline {kind!r}; choose one of {', '.join(BASELINES)}")
+def _known(kind: str) -> None:
+    if kind not in KIND_NAMES:
+        raise InputError(f"unknown baseline {kind!r}; choose one of {', '.join(KIND_NAMES)}")
+
+
+def check_rows(training: np.ndarray, n_channels: int) -> np.ndarray:
     training = np.asarray(training)
     if training.ndim != 2 or len(training) < 1:
         raise InputError(f"a baseline needs a (rows, length) training array with rows, not shape {training.shape}")
     out_of_range = training.size and (training.min() < 0 or training.max() >= n_channels)
     if not np.issubdtype(training.dtype, np.integer) or out_of_range:
         raise InputError(f"training values must be channel indices 0..{n_channels - 1}")
+    return training
+
+
+def _check(kind: str, training: np.ndarray, n: int, n_channels: int, order: int) -> np.ndarray:
+    _known(kind)
+    if kind not in BASELINES:
+        raise InputError(f"the {kind} baseline trains a model: fit it with make({kind!r}).fit(data)")
+    training = check_rows(training, n_channels)
     if n < 0:
         raise InputError(f"cannot generate {n} sequences")
     largest = int(62 / np.log2(n_channels)) - 1  # context * C + next must fit in int64
@@ -261,28 +280,35 @@ class Baseline:
 
         if self.data is None:
             raise InputError(f"fit the {self.kind} baseline before sampling")
-        data, n_channels = self.data, len(self.data.alphabet)
+        data = self.data
         if label is not None and data.labels is None:
             raise InputError(f"label {label!r}: the {self.kind} baseline was fitted on unlabelled data")
-        if data.labels is None:
-            indices, labels = fit_and_sample(self.kind, data.indices, n, n_channels, seed, self.order), None
-        elif label is not None:
-            rows = data.of_class(label).indices
-            indices, labels = fit_and_sample(self.kind, rows, n, n_channels, seed, self.order), [label] * n
+        if data.labels is None or label is not None:
+            indices = self._draw(n, seed, label)
+            labels = None if label is None else [label] * n
         else:
             wanted = dict(per_class) if per_class is not None else class_shares(data.labels, n)
-            names = sorted(set(data.labels))
-            missing = sorted(set(wanted) - set(names))
+            missing = sorted(set(wanted) - set(data.labels))
             if missing:
                 raise InputError(f"class {missing[0]!r} has no training sequences for a {self.kind} baseline")
-            lookup = {name: i for i, name in enumerate(names)}
-            class_of = np.array([lookup[name] for name in data.labels])
-            indices, classes = sample_by_class(self.kind, data.indices, class_of,
-                                               {lookup[name]: count for name, count in wanted.items()},
-                                               n_channels, seed, self.order)
-            labels = [names[c] for c in classes]
+            indices, labels = self._draw_classes(wanted, seed)
         ids = [f"{self.kind}_{i:06d}" for i in range(1, len(indices) + 1)]
         return SequenceSet(ids, indices, data.alphabet, labels, origin=f"baseline {self.kind}")
+
+    def _draw(self, n: int, seed: int, label: str | None) -> np.ndarray:
+        """n rows from the whole fitted set, or from class `label`'s rows."""
+        rows = self.data.indices if label is None else self.data.of_class(label).indices
+        return fit_and_sample(self.kind, rows, n, len(self.data.alphabet), seed, self.order)
+
+    def _draw_classes(self, wanted: dict[str, int], seed: int) -> tuple[np.ndarray, list[str]]:
+        """`wanted[name]` rows of each class, in sorted class order, from one seeded Generator."""
+        names = sorted(set(self.data.labels))
+        lookup = {name: i for i, name in enumerate(names)}
+        class_of = np.array([lookup[name] for name in self.data.labels])
+        indices, classes = sample_by_class(self.kind, self.data.indices, class_of,
+                                           {lookup[name]: count for name, count in wanted.items()},
+                                           len(self.data.alphabet), seed, self.order)
+        return indices, [names[c] for c in classes]
 
 
 class Independent(Baseline):
@@ -314,11 +340,77 @@ class Copy(Baseline):
     kind = "copy"
 
 
-KINDS: dict[str, type[Baseline]] = {cls.kind: cls for cls in (Independent, Markov, ResampleMutate, Copy)}
+class RBM(Baseline):
+    """A restricted Boltzmann machine (Yelmen et al. 2021), one per class for a labelled fit:
+    a softmax visible unit per varying position, `hidden` Bernoulli hidden units, trained by PCD-k
+    with Adam for `epochs` or until `time_budget_s` seconds are spent (shared by the classes in
+    proportion to their rows); sampled by Gibbs chains started from `init` states ("data":
+    training rows; "random"; "frequencies") after `burn_in` steps. `seed` fixes the training,
+    the sample seed the chains. Details in evaluation/rbm.py."""
+
+    kind = "rbm"
+
+    def __init__(self, *, hidden: int = 500, k: int = 1, batch_size: int = 100, lr: float = 1e-3,
+                 epochs: int = 200, time_budget_s: float | None = None, weight_decay: float = 0.0,
+                 burn_in: int = 500, init: str = "data", seed: int = 0) -> None:
+        from .rbm import check_sampling, check_settings
+
+        super().__init__()
+        self.settings = dict(hidden=hidden, k=k, batch_size=batch_size, lr=lr, epochs=epochs,
+                             weight_decay=weight_decay, seed=seed)
+        check_settings(**self.settings, time_budget_s=time_budget_s)
+        check_sampling(burn_in, init)
+        self.time_budget_s, self.burn_in, self.init = time_budget_s, burn_in, init
+        self.models: dict[str | None, RBMModel] = {}
+
+    def __repr__(self) -> str:
+        shown = {**self.settings, "time_budget_s": self.time_budget_s, "burn_in": self.burn_in, "init": self.init}
+        return f"RBM({', '.join(f'{key}={value!r}' for key, value in shown.items())})"
+
+    def fit(self, data: SequenceSet) -> RBM:
+        from .rbm import fit_rbm
+
+        check_rows(data.indices, len(data.alphabet))
+        models = {}
+        for name in [None] if data.labels is None else sorted(set(data.labels)):
+            rows = data.indices if name is None else data.of_class(name).indices
+            share = None if self.time_budget_s is None else self.time_budget_s * len(rows) / len(data)
+            models[name] = fit_rbm(rows, len(data.alphabet), time_budget_s=share, **self.settings)
+        self.models, self.data = models, data
+        return self
+
+    def _draw(self, n: int, seed: int, label: str | None) -> np.ndarray:
+        import torch
+
+        if label is not None:
+            self.data.of_class(label)  # an unknown class is refused by name
+        return self._chains(self.models[label], n, torch.Generator().manual_seed(seed))
+
+    def _draw_classes(self, wanted: dict[str, int], seed: int) -> tuple[np.ndarray, list[str]]:
+        import torch
+
+        generator = torch.Generator().manual_seed(seed)  # one Generator serves every class in turn
+        blocks, labels = [np.zeros((0, self.data.indices.shape[1]), dtype=np.uint8)], []
+        for name, count in sorted(wanted.items()):
+            blocks.append(self._chains(self.models[name], count, generator, f" of class {name}"))
+            labels += [name] * count
+        return np.concatenate(blocks), labels
+
+    def _chains(self, model: RBMModel, n: int, generator: torch.Generator, what: str = "") -> np.ndarray:
+        if n < 0:
+            raise InputError(f"cannot generate {n} sequences{what}")
+        return model.sample(n, generator, self.burn_in, self.init)
 
 
-def make(kind: str, order: int = DEFAULT_ORDER) -> Baseline:
-    """The baseline estimator named `kind` (independent, markov, resample-mutate or copy)."""
-    if kind not in KINDS:
-        raise InputError(f"unknown baseline {kind!r}; choose one of {', '.join(BASELINES)}")
+KINDS: dict[str, type[Baseline]] = {cls.kind: cls for cls in (Independent, Markov, ResampleMutate, Copy, RBM)}
+
+
+def make(kind: str, order: int = DEFAULT_ORDER, **options) -> Baseline:
+    """The baseline estimator named `kind` (independent, markov, resample-mutate, copy or rbm);
+    `options` are the RBM's settings (hidden, time_budget_s, burn_in, ...), `order` the Markov order."""
+    _known(kind)
+    if kind == "rbm":
+        return RBM(**options)
+    if options:
+        raise InputError(f"the {kind} baseline takes no options ({', '.join(options)})")
     return KINDS[kind](order)

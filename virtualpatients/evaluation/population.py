@@ -111,3 +111,24 @@ def total_variation(counts_a: np.ndarray, counts_b: np.ndarray) -> float:
     p = np.bincount(counts_a, minlength=width) / max(len(counts_a), 1)
     q = np.bincount(counts_b, minlength=width) / max(len(counts_b), 1)
     return float(0.5 * np.abs(p - q).sum())
+
+
+def real_sample(
+    n_generated: int, real: np.ndarray, holdout: np.ndarray | None, seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Real records to score as the generated set is scored, for real-vs-real values of the
+    figures whose chance level depends on sample size (a distribution of differences per sequence
+    over many values, r^2 of rare variants): a seeded sample of as many held-out records as
+    generated (all of them when fewer) against the real set, or without at least 2 held-out
+    records, a sample of as many real records (at most half) against the other real ones. Both
+    sides are then about as large as generated and real are, or smaller: the real value is at
+    least as noisy as the generated one."""
+    rng = np.random.default_rng(seed)
+    if holdout is not None and len(holdout) >= 2:
+        size = min(n_generated, len(holdout))
+        sample, rest, source = holdout[np.sort(rng.choice(len(holdout), size, replace=False))], real, "held-out"
+    else:
+        size = min(n_generated, len(real) // 2)
+        order = rng.permutation(len(real))
+        sample, rest, source = real[np.sort(order[:size])], real[np.sort(order[size:])], "training"
+    return sample, rest, {"source": source, "n": int(size), "against": int(len(rest))}

@@ -13,7 +13,8 @@ from ..data.encoding import GAP, decode_strings
 from ..errors import InputError
 from ..data.fasta import read_cohort
 from ..data.sequences import SequenceSet
-from .population import linkage, population_structure, total_variation
+from .mmd import mmd
+from .population import linkage, population_structure, real_sample, total_variation
 from .metrics import diversity, nearest_matches, privacy, summarise, unique_rows
 
 
@@ -43,6 +44,21 @@ def _check_compatible(reference: SequenceSet, other: SequenceSet) -> None:
         raise InputError(
             f"{other.origin}: sequences have length {other.indices.shape[1]}, real ones {reference.indices.shape[1]}"
         )
+
+
+def _structure_yardstick(
+    summary: dict[str, Any], generated: np.ndarray, real: np.ndarray, holdout: np.ndarray | None,
+    reference: np.ndarray, seed: int,
+) -> None:
+    """The real-vs-real values of the differences-per-sequence TV and the linkage r, on real
+    records as many as generated (population.real_sample): `variants.differences_tvd_real`,
+    `variants.real_sample` and `linkage.r_real`."""
+    sample, rest, about = real_sample(len(generated), real, holdout, seed)
+    enough = about["n"] >= 2
+    summary["variants"]["differences_tvd_real"] = total_variation(
+        (sample != reference).sum(axis=1), (rest != reference).sum(axis=1)) if enough else None
+    summary["variants"]["real_sample"] = about
+    summary["linkage"]["r_real"] = linkage(sample, rest, reference)[0]["r"] if enough else None
 
 
 def evaluate_sets(
@@ -92,6 +108,9 @@ def evaluate_sets(
     variant_reference = consensus(real.indices, n_channels) if reference is None else reference
     summary["linkage"], more = linkage(generated.indices, real.indices, variant_reference)
     arrays |= more
+    held = None if holdout is None else holdout.indices
+    _structure_yardstick(summary, generated.indices, real.indices, held, variant_reference, seed)
+    summary["mmd"] = mmd(generated.indices, real.indices, held, n_channels, seed)
     summary["population"], more = population_structure(
         generated.indices, real.indices, n_channels, seed, real_labels=real.labels, generated_labels=generated.labels
     )
@@ -101,7 +120,7 @@ def evaluate_sets(
     summary["privacy"], more = privacy(
         generated.indices,
         real.indices,
-        None if holdout is None else holdout.indices,
+        held,
         n_channels,
         generated_matches,
         seed,

@@ -202,7 +202,8 @@ def train(
                                writer, progress, should_stop, warn, _resume)
         timing = {
             "device": result.device, "batch_size_used": result.batch_size, "processes": result.world_size,
-            "selected_step": result.selected_step, "wall_time_s": round(result.wall_time_s, 3),
+            "selected_step": result.selected_step, "latent_scale": result.latent_scale,
+            "wall_time_s": round(result.wall_time_s, 3),
             "ms_per_step": round(1000 * result.wall_time_s / max(1, config.steps - (resumed_from or 0)), 3),
         }
         metadata = {**facts, "steps_done": config.steps, **timing}
@@ -271,11 +272,15 @@ def _resume_locked(run_dir: Path, data, steps, progress, should_stop, warn) -> R
     from .model import model_bytes
     from .rundir import HEADER_MAX, read_run_json, spec_from
     from .state import load_checkpoint
+    from .vaegan import encoder_bytes
 
     recorded_run = read_run_json(run_dir)
     config = config_from_dict(recorded_run.get("config"))
-    # Weights, two Adam moments and the selected copy of both networks, plus a JSON header.
-    state = load_checkpoint(run_dir, limit=4 * sum(model_bytes(spec_from(recorded_run, run_dir))) + HEADER_MAX)
+    # Weights, two Adam moments and the selected copy of both networks (and the encoder's weights
+    # and moments), plus a JSON header.
+    spec = spec_from(recorded_run, run_dir)
+    encoder = 3 * encoder_bytes(spec) if config.trainer == "vae-gan" else 0
+    state = load_checkpoint(run_dir, limit=4 * sum(model_bytes(spec)) + encoder + HEADER_MAX)
     if steps is not None:
         if steps <= state.step:
             raise InputError(f"steps {steps}: the checkpoint is already at step {state.step}")

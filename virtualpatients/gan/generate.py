@@ -66,7 +66,7 @@ def generate_indices(
     done = 0
     while done < n:
         size = min(batch_size, n - done)
-        noise = torch.randn(size, run.spec.noise_dim, device=device, generator=rng)
+        noise = torch.randn(size, run.spec.noise_width, device=device, generator=rng)
         classes = None
         if run.spec.n_classes:
             if fixed_class is None:

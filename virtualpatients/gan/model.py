@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -22,6 +23,40 @@ class ModelSpec:
     spectral_norm: bool = False
     minibatch_std: bool = False
     class_bias: bool = False  # a per-class output bias (conditional models started at each class's data)
+    prior_components: int = 0  # a learned Gaussian-mixture prior over the codes (0: the noise is the code)
+
+    @property
+    def noise_width(self) -> int:
+        """Columns of the N(0, I) noise a generator takes: with a mixture prior one more, whose
+        normal CDF picks the component."""
+        return self.noise_dim + (1 if self.prior_components else 0)
+
+
+class MixturePrior(nn.Module):
+    """A learned mixture of K diagonal Gaussians over the generator's codes, fed by plain N(0, I)
+    noise: Phi(noise[:, 0]) is a uniform that picks component k by the cumulative weights, and
+    the other columns are the standardised draw within it. A cohort of a few hundred distinct
+    patients (one variant each) has codes on a few hundred separate points; one N(0, I) smears
+    mass between them (sequences with no or two variants), K components can sit on them."""
+
+    def __init__(self, components: int, dim: int):
+        super().__init__()
+        self.logits = nn.Parameter(torch.zeros(components))
+        self.means = nn.Parameter(torch.randn(components, dim))
+        self.log_scales = nn.Parameter(torch.full((components, dim), -1.0))
+
+    def forward(self, noise: torch.Tensor) -> torch.Tensor:
+        uniform = torch.special.ndtr(noise[:, 0])
+        cumulative = torch.softmax(self.logits, 0).cumsum(0)
+        component = torch.searchsorted(cumulative.detach(), uniform.contiguous()).clamp_(max=len(self.logits) - 1)
+        return self.means[component] + self.log_scales[component].exp() * noise[:, 1:]
+
+    def log_prob(self, codes: torch.Tensor) -> torch.Tensor:
+        """log p(code) under the mixture, per row."""
+        scales = self.log_scales.exp()
+        standard = (codes[:, None, :] - self.means) / scales
+        per_component = -0.5 * standard.pow(2).sum(-1) - self.log_scales.sum(-1) - 0.5 * codes.shape[1] * math.log(2 * math.pi)
+        return torch.logsumexp(torch.log_softmax(self.logits, 0) + per_component, dim=1)
 
 
 def _mlp(widths: list[int], slope: float, final_activation: bool = False, normalise: bool = False) -> nn.Sequential:
@@ -50,8 +85,19 @@ class Generator(nn.Module):
         # other weights initialise as without it.
         self.class_bias = nn.Parameter(torch.zeros(spec.n_classes, spec.length * spec.n_channels)) \
             if spec.class_bias and spec.n_classes else None
+        self.prior = MixturePrior(spec.prior_components, spec.noise_dim) if spec.prior_components else None
 
-    def forward(self, noise: torch.Tensor, classes: torch.Tensor | None = None) -> torch.Tensor:
+    def codes(self, noise: torch.Tensor) -> torch.Tensor:
+        """N(0, I) noise -> the codes the layers decode (the noise itself without a mixture prior)."""
+        return noise if self.prior is None else self.prior(noise)
+
+    def forward(self, noise: torch.Tensor, classes: torch.Tensor | None = None,
+                codes: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits for the noise rows; `codes` given (vae-gan: posterior draws) are decoded first,
+        in the same pass, so that one forward serves both (as DistributedDataParallel needs)."""
+        noise = self.codes(noise)
+        if codes is not None:
+            noise = torch.cat([codes, noise])
         if self.spec.n_classes:
             noise = torch.cat([noise, nn.functional.one_hot(classes, self.spec.n_classes).to(noise.dtype)], dim=1)
         logits = self.net(noise)
@@ -81,6 +127,7 @@ class Generator(nn.Module):
         ) -> torch.Tensor:
             """`out`, an (N, L*C) buffer reused from chunk to chunk, spares the allocator a fresh
             block (and its page faults) of the size of the output per chunk."""
+            noise = self.codes(noise)
             if self.spec.n_classes:
                 noise = torch.cat([noise, nn.functional.one_hot(classes, self.spec.n_classes).to(noise.dtype)], dim=1)
             planes = torch.addmm(bias, body(noise), weight.t(), out=out)
@@ -189,9 +236,10 @@ def check_spec(spec: ModelSpec, where: str) -> None:
     from ..errors import InputError
 
     integers = {"length": spec.length, "n_channels": spec.n_channels, "noise_dim": spec.noise_dim,
-                "n_classes": spec.n_classes, **{f"hidden[{i}]": h for i, h in enumerate(spec.hidden)}}
+                "n_classes": spec.n_classes, "prior_components": spec.prior_components,
+                **{f"hidden[{i}]": h for i, h in enumerate(spec.hidden)}}
     for name, value in integers.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < (0 if name == "n_classes" else 1):
+        if isinstance(value, bool) or not isinstance(value, int) or value < (0 if name in ("n_classes", "prior_components") else 1):
             raise InputError(f"{where}: model {name} = {value!r} must be a positive integer")
         if value > 2**31 - 1:
             raise InputError(f"{where}: model {name} = {value} is beyond any model this vp can hold")
@@ -222,6 +270,7 @@ def model_bytes(spec: ModelSpec) -> tuple[int, int]:
     outputs = spec.length * spec.n_channels
     generator = linears([spec.noise_dim + spec.n_classes, *spec.hidden, outputs], False)
     generator += spec.n_classes * outputs if spec.class_bias and spec.n_classes else 0
+    generator += spec.prior_components * (2 * spec.noise_dim + 1)  # mixture weights, means, log scales
     widths = [outputs, *reversed(spec.hidden)]
     discriminator = linears(widths, spec.spectral_norm)
     discriminator += linears([widths[-1] + int(spec.minibatch_std), 1], spec.spectral_norm)

@@ -40,6 +40,7 @@ class Selection:
     step: int
     generator: dict[str, torch.Tensor]
     discriminator: dict[str, torch.Tensor]
+    latent_scale: float = 1.0  # vae-gan: the prior's scale folded into `generator` (1: as trained)
 
 
 @dataclass
@@ -55,7 +56,7 @@ class Probe:
 
     @classmethod
     def draw(cls, config, spec, classes, n_rows, device, rng, holdout, holdout_labels, is_main) -> Probe:
-        noise = torch.randn(PROBE_SIZE, config.noise_dim, device=device, generator=rng)
+        noise = torch.randn(PROBE_SIZE, spec.noise_width, device=device, generator=rng)
         rows = torch.randint(0, n_rows, (PROBE_SIZE,), device=device, generator=rng)
         gumbel = gumbel_noise(torch.Size((PROBE_SIZE, spec.length, spec.n_channels)), device, rng)
         selecting = is_main and holdout is not None and len(holdout) >= 2

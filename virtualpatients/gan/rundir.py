@@ -142,6 +142,7 @@ def _spec_from(run: dict[str, Any], path: Path) -> ModelSpec:
             spectral_norm=bool(model.get("spectral_norm", False)),
             minibatch_std=bool(model.get("minibatch_std", False)),
             class_bias=bool(model.get("class_bias", False)),
+            prior_components=int(model.get("prior_components", 0)),
         )
     except (KeyError, TypeError, ValueError, OverflowError) as error:
         raise InputError(f"{path}: incomplete model description ({error})") from None

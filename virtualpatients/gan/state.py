@@ -22,8 +22,7 @@ from ..errors import InputError
 CHECKPOINT_FILE = "checkpoint.safetensors"
 FORMAT = "vp-checkpoint"
 FORMAT_VERSION = 1
-_NETWORKS = ("generator", "discriminator")
-_OPTIMISERS = ("opt_g", "opt_d")
+_NETWORKS = ("generator", "discriminator")  # always there; trainers may add more (vae-gan: encoder)
 
 
 @dataclass
@@ -42,16 +41,16 @@ class TrainingState:
 
 def to_bytes(state: TrainingState) -> bytes:
     tensors: dict[str, torch.Tensor] = {}
-    for name in _NETWORKS:
+    for name in state.networks:
         tensors |= {f"{name}.{key}": value for key, value in state.networks[name].items()}
-    for name in _OPTIMISERS:
+    for name in state.optimisers:
         for index, moments in state.optimisers[name]["state"].items():
             tensors |= {f"{name}.{index}.{key}": torch.as_tensor(value) for key, value in moments.items()}
     for rank, rng_state in enumerate(state.rng_states):
         tensors[f"rng.{rank}"] = rng_state
-    best_step = best_distance = None
+    best_step = best_distance = best_scale = None
     if state.best is not None:
-        best_distance, best_step = state.best.distance, state.best.step
+        best_distance, best_step, best_scale = state.best.distance, state.best.step, state.best.latent_scale
         tensors |= {f"best.generator.{k}": v for k, v in state.best.generator.items()}
         tensors |= {f"best.discriminator.{k}": v for k, v in state.best.discriminator.items()}
     header = {
@@ -60,8 +59,10 @@ def to_bytes(state: TrainingState) -> bytes:
         "warnings": state.warnings,
         "best_step": best_step,
         "best_distance": best_distance,
+        "best_latent_scale": best_scale,
         "world_size": state.world_size,
-        "param_groups": {name: state.optimisers[name]["param_groups"] for name in _OPTIMISERS},
+        "param_groups": {name: state.optimisers[name]["param_groups"] for name in state.optimisers},
+        "networks": list(state.networks),
         "snapshot": state.snapshot,
     }
     tensors = {key: value.detach().cpu().contiguous() for key, value in tensors.items()}
@@ -105,9 +106,13 @@ def _unpack(tensors: dict[str, torch.Tensor], header: dict[str, Any]) -> Trainin
     def section(prefix: str) -> dict[str, torch.Tensor]:
         return {key[len(prefix) :]: value for key, value in tensors.items() if key.startswith(prefix)}
 
-    networks = {name: section(f"{name}.") for name in _NETWORKS}
+    # Checkpoints written before trainers could add networks name only the two of the GAN.
+    names = header.get("networks", list(_NETWORKS))
+    if not set(_NETWORKS) <= set(names):
+        raise ValueError("generator or discriminator missing")
+    networks = {name: section(f"{name}.") for name in names}
     optimisers = {}
-    for name in _OPTIMISERS:
+    for name in header["param_groups"]:
         moments: dict[int, dict[str, torch.Tensor]] = {}
         for key, value in section(f"{name}.").items():
             index, moment = key.split(".", 1)
@@ -120,7 +125,7 @@ def _unpack(tensors: dict[str, torch.Tensor], header: dict[str, Any]) -> Trainin
         from .monitor import Selection
 
         best = Selection(float(header["best_distance"]), int(header["best_step"]), section("best.generator."),
-                         section("best.discriminator."))
+                         section("best.discriminator."), float(header.get("best_latent_scale") or 1.0))
     if not all(networks.values()):
         raise ValueError("network weights missing")
     return TrainingState(

@@ -23,6 +23,7 @@ from .losses import generator_output, gradient_penalty, gumbel_noise
 from .model import Discriminator, Generator, ModelSpec, build_models
 from .monitor import HISTORY_FIELDS, PROBE_SIZE, Probe, Selection, Warnings, copy_state, log_row
 from .state import TrainingState
+from . import vaegan
 
 __all__ = ["HISTORY_FIELDS", "LoopResult", "Selection", "select_device", "train"]
 
@@ -40,6 +41,7 @@ class LoopResult:
     wall_time_s: float
     warnings: list[str] = field(default_factory=list)
     selected_step: int | None = None  # the checkpoint kept by the held-out metric, if any
+    latent_scale: float | None = None  # vae-gan: the noise scale selected with it (folded into the weights)
     world_size: int = 1  # processes that trained together (torchrun)
 
 
@@ -85,6 +87,18 @@ class _Training:
     warnings: list[str] = field(default_factory=list)
     best: Selection | None = None
     first_step: int = 1
+    encoder: torch.nn.Module | None = None  # vae-gan only
+    encoder_ddp: torch.nn.Module | None = None
+    opt_e: torch.optim.Optimizer | None = None
+
+    def networks(self) -> dict[str, torch.nn.Module]:
+        """The networks a checkpoint holds, by name (the encoder only where the trainer has one)."""
+        named = {"generator": self.generator, "discriminator": self.discriminator, "encoder": self.encoder}
+        return {name: network for name, network in named.items() if network is not None}
+
+    def optimisers(self) -> dict[str, torch.optim.Optimizer]:
+        named = {"opt_g": self.opt_g, "opt_d": self.opt_d, "opt_e": self.opt_e}
+        return {name: optimiser for name, optimiser in named.items() if optimiser is not None}
 
     @property
     def wasserstein(self) -> bool:
@@ -146,6 +160,8 @@ def train(
         announce = on_warning if topology.is_main else None
         run = _set_up(indices, n_channels, config, labels, n_classes, holdout, holdout_labels, topology, device,
                       Warnings(announce))
+        if config.trainer == "vae-gan":
+            vaegan.attach(run, _adam)
         if resume is not None:
             _restore(run, resume, announce)
         result = _loop(run, on_progress, on_checkpoint, should_stop, fresh=resume is None)
@@ -178,6 +194,7 @@ def _set_up(indices, n_channels, config, labels, n_classes, holdout, holdout_lab
     spec = ModelSpec(
         length, n_channels, config.noise_dim, tuple(config.hidden), config.leaky_slope, n_classes,
         config.spectral_norm, config.minibatch_std, class_bias=bool(config.data_bias and config.class_bias and n_classes),
+        prior_components=config.prior_components,
     )
     generator, discriminator = build_models(spec)
     if config.data_bias:
@@ -213,10 +230,13 @@ def _restore(run: _Training, resume: TrainingState, announce=None) -> None:
             f"{run.topology.world_size}"
         )
     try:
-        run.generator.load_state_dict(resume.networks["generator"])
-        run.discriminator.load_state_dict(resume.networks["discriminator"])
-        run.opt_g.load_state_dict(resume.optimisers["opt_g"])
-        run.opt_d.load_state_dict(resume.optimisers["opt_d"])
+        networks, optimisers = run.networks(), run.optimisers()
+        if set(resume.networks) != set(networks) or set(resume.optimisers) != set(optimisers):
+            raise KeyError(f"networks {sorted(resume.networks)}, expected {sorted(networks)}")
+        for name, network in networks.items():
+            network.load_state_dict(resume.networks[name])
+        for name, optimiser in optimisers.items():
+            optimiser.load_state_dict(resume.optimisers[name])
         run.rng.set_state(resume.rng_states[run.topology.rank])
     except (RuntimeError, ValueError, KeyError) as error:
         first = " ".join(line.strip() for line in str(error).strip().splitlines()[:2])
@@ -225,13 +245,35 @@ def _restore(run: _Training, resume: TrainingState, announce=None) -> None:
     run.first_step = resume.step + 1
 
 
+def _gan_step(run: _Training, step: int):
+    """The gan trainer's update: critic_steps of D, then one of G."""
+    fake, noise, batch_classes, loss_d, logit_real, logit_fake = _discriminator_steps(run, step)
+    loss_g = _generator_step(run, fake, noise, batch_classes, step)
+    return loss_d, loss_g, logit_real, logit_fake
+
+
+def _gan_row(run: _Training, step: int, outcome) -> dict[str, float]:
+    return log_row(step, *outcome, run.wasserstein)
+
+
+def _gan_score(run: _Training, row: dict[str, float], step: int) -> None:
+    run.best = run.probe.score(row, step, run.generator, run.discriminator, run.history, run.warnings, run.best)
+
+
+# Each trainer: its update (returning losses first), its history row, its probe scoring.
+_TRAINERS = {
+    "gan": (_gan_step, _gan_row, _gan_score),
+    "vae-gan": (vaegan.step, lambda run, step, outcome: vaegan.history_row(step, outcome), vaegan.score),
+}
+
+
 def _discriminator_steps(run: _Training, step: int):
     """config.critic_steps updates of D; returns the last generated batch (with its graph, for
     the generator update), its noise and classes, D's loss and its logits on real and generated."""
     config = run.config
     for critic_step in range(config.critic_steps):
         real, batch_classes = run.batch()
-        noise = torch.randn(run.batch_size, config.noise_dim, device=run.device, generator=run.rng)
+        noise = torch.randn(run.batch_size, run.spec.noise_width, device=run.device, generator=run.rng)
         # The last critic step's generated batch keeps its graph and serves the generator
         # update too, so each step runs the generator forward once (the DCGAN recipe).
         keep_graph = critic_step == config.critic_steps - 1
@@ -281,19 +323,20 @@ def _generator_step(run: _Training, fake: torch.Tensor, noise: torch.Tensor, bat
 
 def _loop(run: _Training, on_progress, on_checkpoint, should_stop, fresh: bool) -> LoopResult:
     config, topology = run.config, run.topology
+    update, history_row, score = _TRAINERS[config.trainer]
     if fresh:
         _checkpoint(run, 0, (), on_checkpoint)
     started = time.perf_counter()
     for step in range(run.first_step, config.steps + 1):
-        fake, noise, batch_classes, loss_d, logit_real, logit_fake = _discriminator_steps(run, step)
-        loss_g = _generator_step(run, fake, noise, batch_classes, step)
+        outcome = update(run, step)
+        loss_d, loss_g = outcome[:2]
         row = None
         if step % config.log_every == 0 or step == config.steps or step == 1:
-            row = log_row(step, loss_d, loss_g, logit_real, logit_fake, run.wasserstein)
+            row = history_row(run, step, outcome)
             if not all(np.isfinite(row[key]) for key in HISTORY_FIELDS[:7]):
                 raise Diverged(step, "loss or score")
             if topology.is_main:
-                run.best = run.probe.score(row, step, run.generator, run.discriminator, run.history, run.warnings, run.best)
+                score(run, row, step)
                 run.history.append(row)
         if on_progress is not None and topology.is_main:
             on_progress(step, row)
@@ -311,19 +354,19 @@ def _loop(run: _Training, on_progress, on_checkpoint, should_stop, fresh: bool) 
         generator=run.generator, discriminator=run.discriminator, spec=run.spec, history=run.history,
         device=str(run.device), batch_size=run.batch_size, wall_time_s=time.perf_counter() - started,
         warnings=run.warnings, selected_step=None if run.best is None else run.best.step,
-        world_size=topology.world_size,
+        world_size=topology.world_size, latent_scale=None if run.best is None else run.best.latent_scale,
     )
 
 
 def _checkpoint(run: _Training, step: int, losses: tuple[torch.Tensor, ...], on_checkpoint) -> None:
-    if not _all_finite(losses, run.generator, run.discriminator, run.topology):
+    if not _all_finite(losses, run.networks().values(), run.topology):
         raise Diverged(step)
     rng_states = distributed.gather_states(run.rng.get_state(), run.topology)
     if on_checkpoint is not None and run.topology.is_main:
         on_checkpoint(TrainingState(
             step=step,
-            networks={"generator": copy_state(run.generator), "discriminator": copy_state(run.discriminator)},
-            optimisers={"opt_g": run.opt_g.state_dict(), "opt_d": run.opt_d.state_dict()},
+            networks={name: copy_state(network) for name, network in run.networks().items()},
+            optimisers={name: optimiser.state_dict() for name, optimiser in run.optimisers().items()},
             rng_states=rng_states, history=run.history, warnings=run.warnings, best=run.best,
             world_size=run.topology.world_size, spec=run.spec,
         ))
@@ -341,9 +384,9 @@ def _stop_reason(should_stop, topology, step: int, log_every: int) -> str | None
     return "interrupted" if distributed.any_rank(should_stop() is not None) else None
 
 
-def _all_finite(losses, generator, discriminator, topology) -> bool:
+def _all_finite(losses, networks, topology) -> bool:
     values = [loss.detach().float().reshape(1) for loss in losses]
-    values += [p.detach().float().abs().max().reshape(1) for p in (*generator.parameters(), *discriminator.parameters())]
+    values += [p.detach().float().abs().max().reshape(1) for network in networks for p in network.parameters()]
     finite = bool(torch.isfinite(torch.cat(values)).all())
     return not distributed.any_rank(not finite) if topology.distributed else finite
 

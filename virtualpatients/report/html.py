@@ -44,10 +44,17 @@ TABLE: list[tuple[str, str, str, str | None, str]] = [
      "real: all of them (fewer than 20 where real has fewer)"),
     ("variants", "mean differences from the reference", "variants.mean_differences_generated",
      "variants.mean_differences_real", ""),
-    ("variants", "differences per sequence: total variation distance", "variants.differences_tvd", None,
-     "between the generated and real distributions of differences per sequence; 0 is ideal"),
-    ("linkage", "r of real and generated r^2", "linkage.r", None,
-     "r^2 of variant indicators for every pair of positions with real variant frequency >= 1%; 1 is ideal"),
+    ("variants", "differences per sequence: total variation distance", "variants.differences_tvd",
+     "variants.differences_tvd_real", "between the generated and real distributions of differences per sequence; "
+     "0 is ideal; real: as many held-out (or other) real records against the real set"),
+    ("linkage", "r of real and generated r^2", "linkage.r", "linkage.r_real",
+     "r^2 of variant indicators for every pair of positions with real variant frequency >= 1%; 1 is ideal; "
+     "real: the same real records as for the total variation"),
+    ("MMD", "squared maximum mean discrepancy", "mmd.mmd2", "mmd.mmd2_real",
+     "unbiased MMD^2, Gaussian kernel on the number of differing positions; about 0 is ideal; "
+     "real: training vs held-out, or two halves of the real set"),
+    ("MMD", "compared with", "mmd.against", None, "held-out real records where there are, else training"),
+    ("MMD", "kernel bandwidth sigma", "mmd.sigma", None, "in differing positions (10.02: the published protocol)"),
     ("linkage", "mean r^2", "linkage.r2_mean_generated", "linkage.r2_mean_real", ""),
     ("population", "PCA distance", "population.pca_distance", None,
      "Wasserstein distance on the first principal axes of the real data, in real sd; 0 is ideal"),

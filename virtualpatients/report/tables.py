@@ -84,7 +84,8 @@ def _evaluation_rows(report: dict[str, Any], shown) -> Table:
             format_value(variants["mean_differences_real"], "f", 3),
         )
         table.add_row("variant position r (vs real)", shown("variants.position_r", "f", 3), "")
-        table.add_row("differences per sequence, total variation", format_value(lookup(variants, "differences_tvd"), "f", 3), "")
+        table.add_row("differences per sequence, total variation", format_value(lookup(variants, "differences_tvd"), "f", 3),
+                      format_value(lookup(variants, "differences_tvd_real"), "f", 3))
         found, total = (format_value(variants[key], "i") for key in ("top20_found", "top20_total"))
         table.add_row("top real variant positions found", f"{found}/{total}", "")
     if validity := report.get("validity"):
@@ -98,9 +99,14 @@ def _evaluation_rows(report: dict[str, Any], shown) -> Table:
             table.add_row(f"class {name}: recognised by a real-data classifier", format_value(accuracy, "%"),
                           format_value(labels["accuracy_real"], "%"))
     if (linked := report.get("linkage")) and linked.get("r") is not None:
-        table.add_row(f"linkage: r of r^2 over {linked['pairs']} pairs", format_value(linked["r"], "f", 3), "")
+        table.add_row(f"linkage: r of r^2 over {linked['pairs']} pairs", format_value(linked["r"], "f", 3),
+                      format_value(linked.get("r_real"), "f", 3))
         table.add_row("linkage: mean r^2", format_value(linked["r2_mean_generated"], "f", 3),
                       format_value(linked["r2_mean_real"], "f", 3))
+    if (mmd := report.get("mmd")) and mmd.get("mmd2") is not None:
+        pair = " train vs held-out" if mmd["against"] == "held-out" else " real halves"
+        table.add_row(f"MMD^2 vs {mmd['against']} (sigma {mmd['sigma']:g}; 0 ideal)", shown("mmd.mmd2", "g", 3),
+                      format_value(mmd["mmd2_real"], "g", 3) + pair)
     if (population := report.get("population")) and population.get("pca_distance") is not None:
         table.add_row("PCA distance to real (0 ideal)", format_value(population["pca_distance"], "f", 3), "")
     if privacy := report.get("privacy"):
@@ -178,8 +184,10 @@ COMPARED: list[tuple[str, str, str, str | None, str]] = [
      "variants.mean_differences_real", "f"),
     ("variants", "variant-position r", "variants.position_r", None, "f"),
     ("variants", "top-20 real variants found", "variants.top20_found", "variants.top20_total", "i"),
-    ("variants", "differences per sequence: total variation", "variants.differences_tvd", None, "f"),
-    ("linkage", "r of real and generated r^2", "linkage.r", None, "f"),
+    ("variants", "differences per sequence: total variation", "variants.differences_tvd",
+     "variants.differences_tvd_real", "f"),
+    ("linkage", "r of real and generated r^2", "linkage.r", "linkage.r_real", "f"),
+    ("mmd", "MMD^2 (0 ideal)", "mmd.mmd2", "mmd.mmd2_real", "g"),
     ("population", "PCA distance (0 ideal)", "population.pca_distance", None, "f"),
     ("validity", "valid ORF fraction", "validity.valid_fraction_generated", "validity.valid_fraction_real", "%"),
     ("diversity", "distinct fraction (equal samples)", "diversity.distinct_fraction_generated",
