@@ -97,7 +97,8 @@ def test_vae_gan_settings_are_validated(settings, message):
 
 
 def test_runs_saved_before_the_trainer_existed_load_as_gan_runs():
-    assert config_from_dict({"steps": 10}).trainer == "gan"
+    old = config_from_dict({"steps": 10})
+    assert (old.trainer, old.prior_components) == ("gan", 0)
     assert TrainConfig().trainer == "vae-gan"
 
 

@@ -309,7 +309,7 @@ def baseline(
     seed: Annotated[int, typer.Option(help="Seed; the same seed gives identical output.")] = 0,
     order: Annotated[int, typer.Option(help="Markov order (markov only).")] = 3,
     time_budget: Annotated[Optional[float], typer.Option(
-        "--time-budget", help="rbm only: train for at most this many seconds of wall time (default: its 200 "
+        "--time-budget", help="rbm only: train for at most this many seconds of wall time (default: its 500 "
         "epochs, however long they take); with a budget the output depends on the machine's speed.")] = None,
     label_key: Annotated[str, typer.Option("--label-key", help="Description key of the class.")] = "label",
     length_policy: o.Policy = "error",

@@ -344,14 +344,15 @@ class RBM(Baseline):
     """A restricted Boltzmann machine (Yelmen et al. 2021), one per class for a labelled fit:
     a softmax visible unit per varying position, `hidden` Bernoulli hidden units, trained by PCD-k
     with Adam for `epochs` or until `time_budget_s` seconds are spent (shared by the classes in
-    proportion to their rows); sampled by Gibbs chains started from `init` states ("data":
-    training rows; "random"; "frequencies") after `burn_in` steps. `seed` fixes the training,
+    proportion to their rows; `epochs` None: 500 without a budget, the budget alone with one);
+    sampled by Gibbs chains started from `init` states ("data": training rows; "random";
+    "frequencies") after `burn_in` steps. `seed` fixes the training,
     the sample seed the chains. Details in evaluation/rbm.py."""
 
     kind = "rbm"
 
     def __init__(self, *, hidden: int = 500, k: int = 1, batch_size: int = 100, lr: float = 1e-3,
-                 epochs: int = 200, time_budget_s: float | None = None, weight_decay: float = 0.0,
+                 epochs: int | None = None, time_budget_s: float | None = None, weight_decay: float = 0.0,
                  burn_in: int = 500, init: str = "data", seed: int = 0) -> None:
         from .rbm import check_sampling, check_settings
 

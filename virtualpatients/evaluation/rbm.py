@@ -30,6 +30,7 @@ from ..data.encoding import position_counts
 from ..errors import Diverged, InputError
 
 DEFAULT_HIDDEN = 500  # as Yelmen et al.
+DEFAULT_EPOCHS = 500  # without a time budget (Yelmen et al.: 800); with one, the budget alone ends training
 CHAIN_CHUNK = 4096  # chains run at once when sampling: bounded memory for any n
 INITS = ("data", "random", "frequencies")
 
@@ -131,15 +132,17 @@ def _layout(indices: np.ndarray, n_channels: int) -> tuple[np.ndarray, ...]:
     return fixed, varying, channels.T.astype(np.uint8), mask.T, slots
 
 
-def check_settings(hidden: int, k: int, batch_size: int, lr: float, epochs: int, time_budget_s: float | None,
+def check_settings(hidden: int, k: int, batch_size: int, lr: float, epochs: int | None, time_budget_s: float | None,
                    weight_decay: float = 0.0, seed: int = 0) -> None:
     """InputError for a training setting out of range (the RBM baseline checks when built)."""
     for name, value in (("hidden units", hidden), ("k (Gibbs steps)", k), ("batch size", batch_size),
-                        ("epochs", epochs)):
+                        ("epochs", 1 if epochs is None else epochs)):
         if not isinstance(value, (int, np.integer)) or value < 1:
             raise InputError(f"RBM {name} must be a whole number of at least 1, not {value!r}")
-    if not (isinstance(lr, (int, float)) and lr > 0) or not (isinstance(weight_decay, (int, float)) and weight_decay >= 0):
-        raise InputError(f"RBM learning rate must be positive and weight decay zero or more, not {lr!r}, {weight_decay!r}")
+    if not (isinstance(lr, (int, float)) and lr > 0):
+        raise InputError(f"RBM learning rate must be positive, not {lr!r}")
+    if not (isinstance(weight_decay, (int, float)) and weight_decay >= 0):
+        raise InputError(f"RBM weight decay must be zero or more, not {weight_decay!r}")
     if time_budget_s is not None and not (isinstance(time_budget_s, (int, float)) and time_budget_s > 0):
         raise InputError(f"RBM time budget must be positive seconds (or None), not {time_budget_s!r}")
     if not isinstance(seed, (int, np.integer)):
@@ -148,12 +151,13 @@ def check_settings(hidden: int, k: int, batch_size: int, lr: float, epochs: int,
 
 def fit_rbm(
     indices: np.ndarray, n_channels: int = 4, *, hidden: int = DEFAULT_HIDDEN, k: int = 1,
-    batch_size: int = 100, lr: float = 1e-3, epochs: int = 200, time_budget_s: float | None = None,
+    batch_size: int = 100, lr: float = 1e-3, epochs: int | None = None, time_budget_s: float | None = None,
     weight_decay: float = 0.0, seed: int = 0,
 ) -> RBMModel:
     """Train an RBM on (N, L) channel indices (checked by the caller) by PCD-k with Adam; stop
     after `epochs` passes over the data or when `time_budget_s` seconds of wall time are spent,
-    whichever comes first (checked after every update). The learning rate falls linearly from
+    whichever comes first (checked after every update); `epochs` None: DEFAULT_EPOCHS without a
+    budget, no limit but the budget with one. The learning rate falls linearly from
     `lr` to 0 over whichever runs out first: without the decay, PCD's persistent chains swing from
     mode to mode and the last weights are wherever the swing left them. Persistent chains:
     `batch_size` of them, started from training rows; visible biases start at the log base
@@ -180,7 +184,9 @@ def fit_rbm(
     optimiser = torch.optim.Adam([model.weights, model.visible_bias, model.hidden_bias], lr=lr,
                                  weight_decay=weight_decay)
     per_epoch = math.ceil(len(data) / batch_size)
-    for step in range(epochs * per_epoch):
+    total = per_epoch * (epochs or (DEFAULT_EPOCHS if time_budget_s is None else math.inf))
+    step = 0
+    while step < total:
         batch = step % per_epoch
         if batch == 0:
             order = torch.randperm(len(data), generator=generator)
@@ -188,7 +194,7 @@ def fit_rbm(
             chains = model.gibbs(chains, k, generator)
         rows = data[order[batch * batch_size:(batch + 1) * batch_size]]
         loss = model.free_energy(rows).mean() - model.free_energy(chains).mean()
-        done = (step + 1) / (epochs * per_epoch)
+        done = (step + 1) / total
         if time_budget_s is not None:
             done = max(done, (time.perf_counter() - started) / time_budget_s)
         for group in optimiser.param_groups:
@@ -196,7 +202,8 @@ def fit_rbm(
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
-        model.steps, model.epochs = step + 1, (step + 1) / per_epoch
+        step += 1
+        model.steps, model.epochs = step, step / per_epoch
         if time_budget_s is not None and time.perf_counter() - started >= time_budget_s:
             break
     for parameter in (model.weights, model.visible_bias, model.hidden_bias):

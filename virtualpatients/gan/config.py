@@ -326,4 +326,4 @@ def config_from_dict(data: dict[str, Any]) -> TrainConfig:
 # Keys added after runs were first saved, with the value that reproduces the older behaviour where
 # it differs from today's default.
 SAVED_BEFORE: dict[str, Any] = {"class_bias": False, "varying_only": False, "selection": "mean", "novel_bases": 1e9,
-                                "trainer": "gan"}
+                                "trainer": "gan", "prior_components": 0}
