@@ -31,7 +31,7 @@ def test_the_readme_python_example_runs(two_class_cohort, tmp_path, monkeypatch)
     # The README's example, on a small cohort and a short config, exactly as printed otherwise.
     code = readme_example()
     code = code.replace('"cohort.fasta"', repr(str(two_class_cohort)))
-    code = code.replace('vp.TrainConfig(steps=2000, loss="wgan-gp")', f"vp.TrainConfig(**{SMALL!r})")
+    code = code.replace('vp.TrainConfig(steps=2000, kl_weight=0.05)', f"vp.TrainConfig(**{SMALL!r})")
     code = code.replace('label="functional"', 'label="rare"')
     namespace: dict = {}
     exec(compile(code, "README.md", "exec"), namespace)
