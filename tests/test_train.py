@@ -27,7 +27,7 @@ def test_training_changes_the_generator_towards_the_data(tiny_cohort):
     cohort = read_cohort([tiny_cohort])
     result = train(cohort.indices, 4, TrainConfig(steps=200, lr=1e-3, **SMALL))
     with torch.no_grad():
-        decoded = result.generator(torch.randn(64, 8)).argmax(-1).numpy()
+        decoded = result.generator(torch.randn(64, result.spec.noise_width)).argmax(-1).numpy()
     consensus = np.array([np.bincount(col, minlength=4).argmax() for col in cohort.indices.T])
     # An untrained generator agrees with the consensus on about a quarter of positions.
     assert (decoded == consensus).mean() > 0.9
@@ -63,7 +63,7 @@ def test_data_bias_starts_the_generator_at_the_cohort_frequencies(tiny_cohort):
     config = TrainConfig(steps=1, lr=1e-9, data_bias=True, **SMALL)
     result = train(cohort.indices, 4, config)
     with torch.no_grad():
-        probabilities = result.generator.probabilities(torch.randn(500, 8)).mean(0).numpy()
+        probabilities = result.generator.probabilities(torch.randn(500, result.spec.noise_width)).mean(0).numpy()
     observed = np.stack([(cohort.indices == c).mean(0) for c in range(4)], axis=1)
     # Smoothing and the shrunk, noise-driven part of the logits move it a little; a fresh generator is off
     # by up to ~0.7.

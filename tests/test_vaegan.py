@@ -47,7 +47,7 @@ def test_vae_gan_learns_which_positions_go_together():
     data = linked_cohort()
     result = train(data, 4, TrainConfig(steps=400, trainer="vae-gan", lr=3e-3, beta1=0.9, seed=1, **SMALL))
     with torch.no_grad():
-        logits = result.generator(torch.randn(400, 4, generator=torch.Generator().manual_seed(0)))
+        logits = result.generator(torch.randn(400, result.spec.noise_width, generator=torch.Generator().manual_seed(0)))
     sampled = torch.distributions.Categorical(logits=logits).sample().numpy()
     left, right = sampled[:, :8] == 0, sampled[:, 8:] == 0
     # Linked: the two blocks agree (both the first pattern or both not), and both patterns occur.

@@ -104,7 +104,7 @@ class TrainConfig:
     """vae-gan: steps over which the KL weight rises linearly from 0 (annealing, against codes
     that collapse to the prior before the decoder uses them); 0: full weight from the start."""
     prior_components: int = 64
-    """Components of a learned Gaussian-mixture prior over the generator's codes (0: the noise is
+    """vae-gan: components of a learned Gaussian-mixture prior over the generator's codes (0: the noise is
     the code, N(0, I)). A cohort of a few hundred distinct patients has codes on a few hundred
     separate points; a mixture can sit on them where one Gaussian smears mass in between."""
     adversarial_weight: float = 0.01

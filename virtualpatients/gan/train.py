@@ -194,7 +194,8 @@ def _set_up(indices, n_channels, config, labels, n_classes, holdout, holdout_lab
     spec = ModelSpec(
         length, n_channels, config.noise_dim, tuple(config.hidden), config.leaky_slope, n_classes,
         config.spectral_norm, config.minibatch_std, class_bias=bool(config.data_bias and config.class_bias and n_classes),
-        prior_components=config.prior_components,
+        # The mixture prior is learned through the vae-gan's KL term; the gan trainer has none.
+        prior_components=config.prior_components if config.trainer == "vae-gan" else 0,
     )
     generator, discriminator = build_models(spec)
     if config.data_bias:
