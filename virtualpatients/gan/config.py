@@ -247,7 +247,8 @@ def _validate(config: TrainConfig) -> TrainConfig:
     if config.trainer not in TRAINERS:
         problems.append(f"trainer must be one of {', '.join(TRAINERS)}")
     if config.trainer == "vae-gan" and config.loss != "gan":
-        problems.append("trainer vae-gan trains with loss gan (its adversarial part is the minimax loss)")
+        problems.append("trainer vae-gan trains with loss gan (its adversarial part is the minimax loss); "
+                        "wgan-gp needs trainer gan")
     if not (0 <= config.kl_weight < float("inf") and 0 <= config.adversarial_weight < float("inf")):
         problems.append("kl_weight and adversarial_weight must not be negative")
     if config.prior_components < 0:
