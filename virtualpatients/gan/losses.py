@@ -31,6 +31,14 @@ def generator_output(
     return hard - soft.detach() + soft
 
 
+def minimax_discriminator_loss(logits: torch.Tensor, n_real: int, label_smoothing: float) -> torch.Tensor:
+    """The discriminator's minimax loss on one pass of real (the first n_real) then generated
+    logits, with one-sided label smoothing: real targets 1 - s, generated 0."""
+    target = torch.zeros_like(logits)
+    target[:n_real] = 1.0 - label_smoothing
+    return F.binary_cross_entropy_with_logits(logits, target) * 2
+
+
 def gradient_penalty(
     discriminator: Discriminator, real: torch.Tensor, fake: torch.Tensor, classes, rng: torch.Generator
 ) -> torch.Tensor:

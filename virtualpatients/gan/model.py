@@ -257,22 +257,24 @@ def check_spec(spec: ModelSpec, where: str) -> None:
                          f"{budget / 2**30:.1f} GiB (set {MEMORY_BUDGET_ENV} to raise it)")
 
 
+def linear_state_size(widths: list[int], normalised: bool = False) -> int:
+    """Numbers held by an _mlp of these widths: weight and bias per layer; spectral normalisation
+    also keeps its power-iteration vectors u and v."""
+    return sum(a * b + b + (a + b if normalised else 0) for a, b in zip(widths[:-1], widths[1:]))
+
+
 def model_bytes(spec: ModelSpec) -> tuple[int, int]:
     """Bytes of the generator's and the discriminator's state (float32), counted from the spec:
     nothing is allocated, whatever the declared shape. (Building the networks on PyTorch's meta
     device gives the same numbers, but its first use with an embedding imports PyTorch's
     decompositions: a second added to every load of a conditional model.) A test holds the count
     equal to the built networks' state dicts."""
-    def linears(widths: list[int], normalised: bool) -> int:
-        # weight and bias; spectral normalisation also keeps its power-iteration vectors u and v
-        return sum(a * b + b + (a + b if normalised else 0) for a, b in zip(widths[:-1], widths[1:]))
-
     outputs = spec.length * spec.n_channels
-    generator = linears([spec.noise_dim + spec.n_classes, *spec.hidden, outputs], False)
+    generator = linear_state_size([spec.noise_dim + spec.n_classes, *spec.hidden, outputs], False)
     generator += spec.n_classes * outputs if spec.class_bias and spec.n_classes else 0
     generator += spec.prior_components * (2 * spec.noise_dim + 1)  # mixture weights, means, log scales
     widths = [outputs, *reversed(spec.hidden)]
-    discriminator = linears(widths, spec.spectral_norm)
-    discriminator += linears([widths[-1] + int(spec.minibatch_std), 1], spec.spectral_norm)
+    discriminator = linear_state_size(widths, spec.spectral_norm)
+    discriminator += linear_state_size([widths[-1] + int(spec.minibatch_std), 1], spec.spectral_norm)
     discriminator += spec.n_classes * widths[-1]  # the projection's class embedding
     return 4 * generator, 4 * discriminator

@@ -19,7 +19,7 @@ from ..data.encoding import position_counts
 from ..errors import Diverged, InputError, Interrupted
 from . import distributed
 from .config import TrainConfig
-from .losses import generator_output, gradient_penalty, gumbel_noise
+from .losses import generator_output, gradient_penalty, gumbel_noise, minimax_discriminator_loss
 from .model import Discriminator, Generator, ModelSpec, build_models
 from .monitor import HISTORY_FIELDS, PROBE_SIZE, Probe, Selection, Warnings, copy_state, log_row
 from .state import TrainingState
@@ -264,7 +264,7 @@ def _gan_score(run: _Training, row: dict[str, float], step: int) -> None:
 # Each trainer: its update (returning losses first), its history row, its probe scoring.
 _TRAINERS = {
     "gan": (_gan_step, _gan_row, _gan_score),
-    "vae-gan": (vaegan.step, lambda run, step, outcome: vaegan.history_row(step, outcome), vaegan.score),
+    "vae-gan": (vaegan.step, vaegan.history_row, vaegan.score),
 }
 
 
@@ -292,10 +292,7 @@ def _discriminator_steps(run: _Training, step: int):
                 penalty = gradient_penalty(run.discriminator, real_seen, fake_seen, batch_classes, run.rng)
             loss_d = logit_fake.mean() - logit_real.mean() + config.gp_weight * penalty.float()
         else:
-            # One-sided label smoothing: real targets 1 - s, generated 0.
-            target = torch.zeros_like(logits)
-            target[: run.batch_size] = 1.0 - config.label_smoothing
-            loss_d = F.binary_cross_entropy_with_logits(logits, target) * 2
+            loss_d = minimax_discriminator_loss(logits, run.batch_size, config.label_smoothing)
         run.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         run.opt_d.step()

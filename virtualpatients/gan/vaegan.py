@@ -26,8 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .losses import generator_output
-from .model import Generator, ModelSpec, _mlp
+from .losses import generator_output, minimax_discriminator_loss
+from .model import Generator, ModelSpec, _mlp, linear_state_size
 from .monitor import Warnings, log_row
 
 KL_FIELDS = ("recon", "kl")  # history columns this trainer adds
@@ -39,8 +39,7 @@ class Encoder(nn.Module):
     def __init__(self, spec: ModelSpec):
         super().__init__()
         self.spec = spec
-        widths = [spec.length * spec.n_channels + spec.n_classes, *reversed(spec.hidden), 2 * spec.noise_dim]
-        self.net = _mlp(widths, spec.leaky_slope)
+        self.net = _mlp(encoder_widths(spec), spec.leaky_slope)
 
     def forward(self, sequences: torch.Tensor, classes: torch.Tensor | None = None):
         flat = sequences.reshape(sequences.shape[0], -1)
@@ -51,10 +50,14 @@ class Encoder(nn.Module):
         return mean, log_variance.clamp(-12.0, 8.0)
 
 
+def encoder_widths(spec: ModelSpec) -> list[int]:
+    """One-hot sequence and class in; the discriminator's hidden widths; mean and log-variance out."""
+    return [spec.length * spec.n_channels + spec.n_classes, *reversed(spec.hidden), 2 * spec.noise_dim]
+
+
 def encoder_bytes(spec: ModelSpec) -> int:
     """The encoder's float32 state, counted from the spec (as model.model_bytes counts the others)."""
-    widths = [spec.length * spec.n_channels + spec.n_classes, *reversed(spec.hidden), 2 * spec.noise_dim]
-    return 4 * sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
+    return 4 * linear_state_size(encoder_widths(spec))
 
 
 def attach(run, make_optimiser) -> None:
@@ -96,9 +99,7 @@ def step(run, step_number: int):
     real_seen, fake_seen = run.blur(real, step_number), run.blur(fake.detach(), step_number)
     with run.autocast():
         pair = run.discriminator_ddp(torch.cat([real_seen, fake_seen]), both, groups=2).float()
-    target = torch.zeros_like(pair)
-    target[:size] = 1.0 - config.label_smoothing  # one-sided label smoothing, as the gan trainer
-    loss_d = F.binary_cross_entropy_with_logits(pair, target) * 2
+    loss_d = minimax_discriminator_loss(pair, size, config.label_smoothing)
     run.opt_d.zero_grad(set_to_none=True)
     loss_d.backward()
     run.opt_d.step()
@@ -133,7 +134,7 @@ def kl_divergence(generator: Generator, mean, log_variance, code, eps) -> torch.
     return (log_q - generator.prior.log_prob(code)).mean()
 
 
-def history_row(step_number: int, outcome) -> dict[str, float]:
+def history_row(run, step_number: int, outcome) -> dict[str, float]:
     loss_d, loss, logit_real, logit_fake, recon, kl = outcome
     row = log_row(step_number, loss_d, loss, logit_real, logit_fake, False)
     row["recon"], row["kl"] = float(recon.detach()), float(kl.detach())
