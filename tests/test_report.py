@@ -205,6 +205,8 @@ def test_the_membership_attack_shows_in_the_terminal_table_only_with_a_holdout()
     shown = text(summary)
     auc_line = next(line for line in shown.splitlines() if "membership AUC" in line)
     assert "0.620" in auc_line and "membership TPR at 1% FPR" in shown and "membership records per side" in shown
+    halves = next(line for line in shown.splitlines() if "AA_truth / AA_syn" in line)
+    assert "0.300 / 0.320" in halves  # the two halves of AATS 0.31, shown with it
     assert "membership" not in text(_inputs(holdout=False)[0])
     note = next(n for _, label, _, _, n in table_rows(summary) if label == "membership inference AUC")
     assert "0.5 is ideal, 1 means members are recognised" in note

@@ -31,6 +31,7 @@ def test_copies_and_collapse_are_called_poor_and_a_fresh_sample_is_not():
     assert any(reason.startswith("copies: 100%") for reason in copies["reasons"])
     assert copies["caveats"]["privacy.aats_train"] == "not meaningful here: 100% of generated are training sequences"
     assert copies["caveats"]["mmd.mmd2"] == "not meaningful here: 100% of generated are training sequences"
+    assert copies["caveats"]["privacy.aa_truth"] == copies["caveats"]["privacy.aa_syn"] == copies["caveats"]["mmd.mmd2"]
 
 
 def test_figures_under_a_caveat_are_marked_in_the_terminal_table_and_the_html_rows():
@@ -46,6 +47,9 @@ def test_figures_under_a_caveat_are_marked_in_the_terminal_table_and_the_html_ro
     text = console.export_text()
     aats_line = next(line for line in text.splitlines() if "AATS" in line)
     assert CAVEAT_MARK in aats_line and "not meaningful here: 100% of generated are" in text
+    # Both halves, beside their mean, each marked as the mean is.
+    halves_line = next(line for line in text.splitlines() if "AA_truth / AA_syn" in line)
+    assert halves_line.count(CAVEAT_MARK) == 2
     rows = {label: (generated, note) for _, label, generated, _, note in table_rows(summary)}
     assert rows["adversarial accuracy AATS"][0].endswith(CAVEAT_MARK)
     assert rows["adversarial accuracy AATS"][1].startswith("not meaningful here: 100%")

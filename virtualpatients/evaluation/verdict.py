@@ -89,7 +89,8 @@ def caveats(summary: dict[str, Any]) -> dict[str, str]:
             notes.setdefault(path, f"not meaningful here: {why}")
 
     if copying := _copying(privacy):
-        mark(IDENTITY_LIKE + ("privacy.aats_train", "variants.position_r", "mmd.mmd2"),
+        mark(IDENTITY_LIKE + ("privacy.aats_train", "privacy.aa_truth", "privacy.aa_syn", "variants.position_r",
+                              "mmd.mmd2"),
              f"{copying[0]:.0%} of generated are training sequences")
     if diversity.get("mode_collapse"):
         mark(IDENTITY_LIKE, "the generated set is collapsed (far less diverse than real)")

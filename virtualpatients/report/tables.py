@@ -121,6 +121,9 @@ def _evaluation_rows(report: dict[str, Any], shown) -> Table:
             format_value(privacy["dcr_median_holdout"], "f", 1) + " held-out",
         )
         table.add_row("AATS (0.5 ideal, < 0.5 copying)", shown("privacy.aats_train", "f", 3), "")
+        # Its two halves: a mean of 0.5 is also what 0.0 and 1.0 give (argmax decoding's collapse).
+        table.add_row("AA_truth / AA_syn (0.5 each ideal)",
+                      f"{shown('privacy.aa_truth', 'f', 3)} / {shown('privacy.aa_syn', 'f', 3)}", "")
         if privacy["aats_holdout"] is not None:
             table.add_row("privacy loss (AATS held-out - train)", format_value(privacy["privacy_loss"], "f", 3), "")
         if privacy.get("mia_auc") is not None:
@@ -198,6 +201,8 @@ COMPARED: list[tuple[str, str, str, str | None, str]] = [
     ("privacy", "median DCR", "privacy.dcr_median_generated", "privacy.dcr_median_holdout", "f"),
     ("privacy", "mean DCR", "privacy.dcr_mean_generated", "privacy.dcr_mean_holdout", "f"),
     ("privacy", "AATS vs training (0.5 ideal)", "privacy.aats_train", None, "f"),
+    ("privacy", "AA_truth vs training", "privacy.aa_truth", None, "f"),
+    ("privacy", "AA_syn vs training", "privacy.aa_syn", None, "f"),
     ("privacy", "AATS vs held-out", "privacy.aats_holdout", None, "f"),
     ("privacy", "privacy loss", "privacy.privacy_loss", None, "f"),
     # Training vs held-out records told apart by distance to the nearest generated record.
