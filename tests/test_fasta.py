@@ -8,7 +8,7 @@ from Bio import SeqIO
 from conftest import write_fasta
 from virtualpatients.errors import InputError
 from virtualpatients.data.fasta import read_cohort
-from virtualpatients.data.sequences import format_fasta
+from virtualpatients.data.sequences import format_fasta, header_value
 
 
 def read(tmp_path: Path, text: str, policy: str = "error", name: str = "x.fasta"):
@@ -116,3 +116,17 @@ def test_old_mac_and_windows_line_endings_read_as_unix_ones(tmp_path):
 def write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+def test_utf8_headers_are_read_and_written_back_byte_for_byte(tmp_path):
+    path = tmp_path / "x.fasta"
+    content = ">Müller_1 label=李[bold]\nACGT\n>p\x1b[31m2 label=b\nACGA\n".encode()
+    path.write_bytes(content)
+    cohort = read_cohort([path], label_key="label")
+    assert cohort.ids == ["Müller_1", "p\x1b[31m2"] and cohort.labels == ["李[bold]", "b"]
+    assert cohort.to_fasta() == content
+
+
+def test_header_values_stay_one_token():
+    assert header_value("run-1[x]é") == "run-1[x]é"
+    assert header_value("run 1\n%\x1b\udcff") == "run%201%0A%25%1B%FF"

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from virtualpatients.report.format import MISSING, NA, format_value, lookup
+from virtualpatients.report.format import MISSING, NA, escape_controls, format_value, lookup
 
 SUMMARY = {
     "n_generated": 30,
@@ -78,3 +78,21 @@ def test_booleans_and_text():
 def test_an_unknown_style_is_refused_even_for_none():
     with pytest.raises(ValueError, match="unknown style"):
         format_value(None, "d")
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("[bold]maj[/bold] 1:100: é 李 🧬 \\ 'q'", "[bold]maj[/bold] 1:100: é 李 🧬 \\ 'q'"),  # as written
+    ("a\x1b[31mred", "a\\x1b[31mred"),  # a colour
+    ("t\x1b]0;title\x07", "t\\x1b]0;title\\x07"),  # a window title
+    ("\u202eabc\u2066x\u200f", "\\u202eabc\\u2066x\\u200f"),  # bidi override, isolate, mark
+    ("a\nb\tc\rd\x00\x7f\x85\x9b", "a\\x0ab\\x09c\\x0dd\\x00\\x7f\\x85\\x9b"),  # C0, DEL, C1
+    ("x\u2028y", "x\\u2028y"),  # line separator
+    ("r\udcff", "r\\udcff"),  # a file name's byte 0xff that is not UTF-8
+])
+def test_escape_controls_keeps_text_and_escapes_what_a_terminal_acts_on(text, shown):
+    assert escape_controls(text) == shown
+    assert escape_controls(shown) == shown  # what it writes is printable: escaping twice changes nothing
+
+
+def test_text_values_are_shown_with_controls_escaped():
+    assert format_value("run\x1b[2J", "g") == "run\\x1b[2J"

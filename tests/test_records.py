@@ -98,7 +98,8 @@ def test_gzip_windows_line_endings_and_one_very_long_line(tmp_path):
     [
         (gzip.compress(b">a\nACGT\n")[:-6], "cannot read gzip file"),
         (b"\x1f\x8b" + b"not gzip at all", "cannot read gzip file"),
-        (gzip.compress(b">a\nAC\xffGT\n"), "byte 0xff at offset 5 of the decompressed data"),
+        (gzip.compress(b">a\nAC\xffGT\n"), "not a FASTA text file: record .a.: invalid character byte 0xff at 3"),
+        (b">a \xc3(\nACGT\n", "the header of record 1 is not UTF-8 text .byte 0xc3."),
         (gzip.compress(b""), "empty file"),
         (b"\n\n  \n", "empty file"),
         (b"ACGT\n>a\nACGT\n", "first line does not start with '>'"),

@@ -56,7 +56,7 @@ def run_lock(run_dir: Path | str) -> Iterator[None]:
             raise RunBusy(f"{Path(run_dir)} is being written by {holder}; wait for it to end, or choose "
                           "another output folder") from None
         os.ftruncate(descriptor, 0)
-        os.pwrite(descriptor, _holder_text().encode(), 0)
+        os.pwrite(descriptor, _holder_text().encode("utf-8", "surrogateescape"), 0)  # argv as its bytes
         _held[path] = 1
         try:
             yield

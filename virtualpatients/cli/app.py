@@ -14,7 +14,7 @@ import typer
 
 from . import options as o
 from ..errors import InputError, VPError
-from .console import clean_errors, err, warn_all
+from .console import clean_errors, err, say, warn_all
 from .session import check_run_dir, print_verdict
 from .training import resume_run_dir, train_cohort
 
@@ -115,7 +115,7 @@ def generate(
         chunks = run.generate_fasta(n, seed, label, sample, chunk_size=batch_size)
     write_stream(chunks, output, force)
     if output is not None:
-        err.print(f"wrote {n} sequences to {output}", highlight=False)
+        say(f"wrote {n} sequences to {output}")
 
 
 def _baseline_kinds(baselines: bool, rbm_budget: float | None):
@@ -218,7 +218,7 @@ def report(
         from ..report.tables import comparison_table
 
         err.print(comparison_table(evaluation.summary))
-    err.print(f"wrote {len(written)} files to [bold]{target}[/]: open {target / 'report.html'}", highlight=False)
+    say(f"wrote {len(written)} files to {target}: open {target / 'report.html'}")
 
 
 @app.command()
@@ -258,7 +258,7 @@ def balance(
               else balanced_fasta(cohort, run, to_generate, seed))
     write_stream(chunks, output, force)
     err.print(balance_table(counts, to_generate))
-    err.print(f"wrote {len(cohort) + sum(to_generate.values())} records to {output}", highlight=False)
+    say(f"wrote {len(cohort) + sum(to_generate.values())} records to {output}")
 
 
 @app.command()
@@ -292,11 +292,8 @@ def fetch(
     )
     write_stream([result.data], output, force)
     what = f"{result.n_sequences} coding sequences from " if cds else ""
-    err.print(
-        f"{what}{result.n_records} NCBI records ({result.n_cached} from the cache)"
-        + (f" written to {output}" if output else ""),
-        highlight=False,
-    )
+    say(f"{what}{result.n_records} NCBI records ({result.n_cached} from the cache)"
+        + (f" written to {output}" if output else ""))
 
 
 @app.command()

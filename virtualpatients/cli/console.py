@@ -10,12 +10,29 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
 from ..errors import VPError
+from ..report.format import escape_controls
 
 # Logs and pipes get 100 columns (rich's default is 80): the tables are laid out for that width.
-err = Console(stderr=True, width=None if sys.stderr.isatty() or os.environ.get("COLUMNS") else 100)
+# No markup, emoji codes or highlighting: names, ids, labels and paths from users appear as
+# written ("[bold]maj[/bold]" stays that, "1:100:" is not an emoji); vp styles with Text instead.
+err = Console(stderr=True, width=None if sys.stderr.isatty() or os.environ.get("COLUMNS") else 100,
+              markup=False, emoji=False, highlight=False)
+
+
+def say(message: str, lead: str = "", style: str = "", console: Console | None = None) -> None:
+    """One line on stderr: an optional lead ("error:", "warning:"), then the message as written,
+    with control characters escaped (a header's ESC sequence cannot recolour or retitle the
+    terminal) and never wrapped by rich inside a name (the terminal wraps long lines). `style`
+    colours the lead, or the whole line when there is none."""
+    text = Text()
+    if lead:
+        text.append(lead, style)
+        text.append(" ")
+    text.append(escape_controls(message), "" if lead else style)
+    (console or err).print(text, soft_wrap=True)
 
 
 DEBUG_ON = {"1", "true", "yes", "on"}
@@ -43,7 +60,7 @@ def place_failure(error: OSError) -> str | None:
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
+    say(message, "error:", "bold red")
     raise typer.Exit(code) from None
 
 
@@ -58,7 +75,7 @@ def clean_errors(command):
         except VPError as error:
             _fail(str(error), error.exit_code)
         except KeyboardInterrupt:
-            err.print("interrupted")
+            say("interrupted")
             raise typer.Exit(130) from None
         except BrokenPipeError:
             # The reader (e.g. `head`) left; point stdout at /dev/null so the exit flush cannot fail.
@@ -80,7 +97,7 @@ def clean_errors(command):
 
 def warn_now(message: str) -> None:
     """A warning while training runs: printed above the progress bar (same console)."""
-    err.print(f"[yellow]warning:[/] {message}", highlight=False)
+    say(message, "warning:", "yellow")
 
 
 def warn_all(messages) -> None:

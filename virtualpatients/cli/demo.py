@@ -18,6 +18,7 @@ def run_demo(out: Path, steps: int | None, seed: int, console: Console) -> dict:
     from ..gan.config import TrainConfig
     from ..gan.fit import train
     from ..report.tables import evaluation_table
+    from .console import say
     from .session import print_verdict, training_progress, write_stream
 
     out = Path(out)
@@ -27,11 +28,8 @@ def run_demo(out: Path, steps: int | None, seed: int, console: Console) -> dict:
     codes = np.frombuffer("".join(sequences).encode(), np.uint8).reshape(len(sequences), -1)
     titles = [f"{name} {text}" if text else name for name, text in zip(ids, descriptions)]
     data_path.write_bytes(format_fasta(titles, codes))
-    console.print(
-        f"[bold]demo:[/] SIMULATED cohort of {len(ids)} patients (random {codes.shape[1]}-base reference, "
-        f"one hotspot variant each) -> {data_path}",
-        highlight=False,
-    )
+    say(f"SIMULATED cohort of {len(ids)} patients (random {codes.shape[1]}-base reference, one hotspot "
+        f"variant each) -> {data_path}", "demo:", "bold", console)
     # The default recipe, as `vp train` uses it: what the demo shows is what a user gets.
     config = TrainConfig(seed=seed, device="cpu", **({} if steps is None else {"steps": steps}))
     cohort = read_cohort([data_path])
@@ -48,10 +46,8 @@ def run_demo(out: Path, steps: int | None, seed: int, console: Console) -> dict:
     print_verdict(console, report)
     console.print(evaluation_table(report))
     if not use_blast:
-        console.print("[yellow]BLAST+ not found: skipped the BLAST comparison (apt-get install ncbi-blast+)[/]")
-    console.print(
-        f"[bold]demo wrote:[/] {data_path} (simulated data), {run_dir}/ (model.safetensors, run.json, "
-        f"history.csv), {generated_path} (200 virtual patients), {report_path} (metrics)",
-        highlight=False,
-    )
+        say("BLAST+ not found: skipped the BLAST comparison (apt-get install ncbi-blast+)", style="yellow",
+            console=console)
+    say(f"{data_path} (simulated data), {run_dir}/ (model.safetensors, run.json, history.csv), {generated_path} "
+        f"(200 virtual patients), {report_path} (metrics)", "demo wrote:", "bold", console)
     return report

@@ -118,7 +118,8 @@ VCF_FLAGS: list[tuple[str, str, Any, str]] = [
      "giving each sample's class."),
     ("label_column", "--label-column", Optional[str], "VCF input: the sample sheet's class column (default: label)."),
     ("skip_sites", "--skip-sites", Optional[str], "VCF input: skip and count these site kinds instead of refusing "
-     "them: any of missing, multiallelic, indel, unphased (comma-separated)."),
+     "them: any of missing, multiallelic, indel, unphased, duplicate (a second record at a position; the first "
+     "is kept) (comma-separated)."),
 ]
 
 

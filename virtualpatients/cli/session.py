@@ -3,6 +3,7 @@ save and stop training, the last-run pointer, and output streamed to stdout or a
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -74,7 +75,8 @@ def training_progress(console: Console, total: int, start: int = 0, enabled: boo
 
 def remember_last_run(run_dir: Path, folder: Path | None = None) -> None:
     folder = Path.cwd() if folder is None else folder
-    atomic_write_bytes(folder / LAST_RUN_FILE, (str(Path(run_dir).resolve()) + "\n").encode())
+    # The path's own bytes: a folder name that is not UTF-8 is still the folder.
+    atomic_write_bytes(folder / LAST_RUN_FILE, os.fsencode(Path(run_dir).resolve()) + b"\n")
 
 
 def resolve_run_dir(model: Path | None, folder: Path | None = None) -> Path:
@@ -83,7 +85,7 @@ def resolve_run_dir(model: Path | None, folder: Path | None = None) -> Path:
         return Path(model)
     pointer = (Path.cwd() if folder is None else folder) / LAST_RUN_FILE
     try:
-        return Path(pointer.read_text().strip())
+        return Path(os.fsdecode(pointer.read_bytes().rstrip(b"\n")))
     except FileNotFoundError:
         raise InputError("no --model given and no run recorded here; run `vp train DATA.fasta` first") from None
 
@@ -178,10 +180,12 @@ def write_stream(chunks: Iterable[bytes], output: Path | None, force: bool = Fal
 
 def print_verdict(console: Console, summary: dict) -> None:
     """The verdict first: the conditions under which the numbers below mislead."""
+    from .console import say
+
     verdict = summary.get("verdict") or {}
     if verdict.get("reasons"):
-        console.print(f"[bold red]verdict: {verdict['status']}[/]", highlight=False)
+        say(f"verdict: {verdict['status']}", style="bold red", console=console)
         for reason in verdict["reasons"]:
-            console.print(f"  - {reason}", highlight=False, soft_wrap=True)
+            say(f"  - {reason}", console=console)
     elif verdict:
-        console.print(f"[bold green]verdict: {verdict['status']}[/]", highlight=False)
+        say(f"verdict: {verdict['status']}", style="bold green", console=console)

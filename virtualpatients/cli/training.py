@@ -12,7 +12,7 @@ import typer
 
 from ..errors import InputError, VPError
 from ..runlock import run_lock
-from .console import err, place_failure, warn_all as _warn, warn_now as _warn_now
+from .console import err, place_failure, say, warn_all as _warn, warn_now as _warn_now
 from .session import check_run_dir
 
 
@@ -40,8 +40,9 @@ def _train_held(data, config, labels_from_files, run_dir, force, cds, main_proce
     )
     if main_process:
         _warn(cohort.warnings)
-        classes = "" if cohort.labels is None else f", classes {dict(sorted(Counter(cohort.labels).items()))}"
-        err.print(f"read {len(cohort)} sequences of length {cohort.length} from {len(data)} file(s){classes}", highlight=False)
+        counts = sorted(Counter(cohort.labels or ()).items())
+        classes = ", classes " + ", ".join(f"{label} ({n})" for label, n in counts) if counts else ""
+        say(f"read {len(cohort)} sequences of length {cohort.length} from {len(data)} file(s){classes}")
     run = _training_session(
         run_dir, config.steps, 0, lambda progress, stop: train(
             cohort, config, run_dir=run_dir, progress=progress, should_stop=stop, force=force, warn=_warn_now
@@ -96,13 +97,10 @@ def _finish_training(run, run_dir) -> None:
     remember_last_run(run_dir)
     facts = run.metadata
     processes = f" x {facts['processes']} processes" if facts.get("processes", 1) > 1 else ""
-    err.print(
-        f"wrote run to [bold]{run_dir}[/] ({facts['wall_time_s']:.1f} s, {facts['steps_done']} steps on "
-        f"{facts['device']}{processes}); `vp generate` and `vp evaluate` use it by default here",
-        highlight=False,
-    )
+    say(f"wrote run to {run_dir} ({facts['wall_time_s']:.1f} s, {facts['steps_done']} steps on "
+        f"{facts['device']}{processes}); `vp generate` and `vp evaluate` use it by default here")
     if run.warnings:
-        err.print(f"{len(run.warnings)} warning(s) above: read them before using this run", highlight=False)
+        say(f"{len(run.warnings)} warning(s) above: read them before using this run")
     _first_look(run)  # its verdict covers a collapse too, beside copies and labels
 
 
@@ -118,14 +116,13 @@ def _first_look(run) -> None:
     n = min(max(len(training), 100), FIRST_LOOK_MAX)
     judged = evaluate(run.generate(n, seed=0), training, holdout)["verdict"]
     if judged["reasons"]:
-        err.print(f"[bold red]poor result[/] ({n} generated, judged against the training data):", highlight=False)
+        say(f"({n} generated, judged against the training data):", "poor result", "bold red")
         for reason in judged["reasons"]:
-            err.print(f"  - {reason}", highlight=False, soft_wrap=True)
-        err.print("remedies: a hold-out (--holdout 0.2) to keep the best step, more data, or another recipe "
-                  "(configs/*.toml); `vp evaluate --baselines` compares with simple generators", highlight=False)
+            say(f"  - {reason}")
+        say("remedies: a hold-out (--holdout 0.2) to keep the best step, more data, or another recipe "
+            "(configs/*.toml); `vp evaluate --baselines` compares with simple generators")
     else:
-        err.print(f"first look ({n} generated): no problem found; `vp evaluate --baselines` for the full "
-                  "comparison", highlight=False)
+        say(f"first look ({n} generated): no problem found; `vp evaluate --baselines` for the full comparison")
 
 
 def resume_run_dir(resume, data, steps):

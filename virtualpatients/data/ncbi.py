@@ -86,14 +86,14 @@ class EntrezClient:
         try:
             root = ET.fromstring(data)
             if root.findtext("ERROR"):
-                raise InputError(_one_line(f"NCBI rejected the query {term!r}: {root.findtext('ERROR')}"))
+                raise InputError(_one_line(f"NCBI rejected the query '{term}': {root.findtext('ERROR')}"))
             count = int(root.findtext("Count") or "")
         except (ET.ParseError, ValueError) as error:
             raise NetworkError(_one_line(f"NCBI esearch returned a malformed response ({error})")) from None
         if count == 0:
             missing = [element.text or "" for element in root.iter("PhraseNotFound")]
             hint = f" (phrase not found: {', '.join(missing)})" if missing else ""
-            raise InputError(_one_line(f"no NCBI nucleotide records match {term!r}{hint}"))
+            raise InputError(_one_line(f"no NCBI nucleotide records match '{term}'{hint}"))
         ids = [element.text or "" for element in root.findall("IdList/Id")]
         webenv, query_key = root.findtext("WebEnv"), root.findtext("QueryKey")
         if not ids or not webenv or not query_key:
@@ -173,7 +173,7 @@ def fetch(accessions: list[str] | None = None, query: str | None = None, max_rec
     if not email:
         raise InputError("NCBI requires a contact email address: give one, or set NCBI_EMAIL")
     if "@" not in email:
-        raise InputError(f"not an email address: {email!r}")
+        raise InputError(f"not an email address: '{email}'")
     fetch_type, size = ("gb" if cds else rettype), batch_size
     client = client or EntrezClient(email, api_key)
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
@@ -182,7 +182,7 @@ def fetch(accessions: list[str] | None = None, query: str | None = None, max_rec
         wanted = list(dict.fromkeys(p.upper() for a in accessions for p in re.split(r"[,\s]+", a) if p))
         bad = [name for name in wanted if not _ACCESSION.match(name)]
         if bad or not wanted:
-            raise InputError(f"not a valid accession: {bad[0]!r}" if bad else "no accessions given")
+            raise InputError(f"not a valid accession: '{bad[0]}'" if bad else "no accessions given")
         texts = {name: text for name in wanted if (text := _cache_get(folder, name, fetch_type))}
         todo = [name for name in wanted if name not in texts]
         batches = [(todo[i:i + size], {"id": ",".join(todo[i:i + size])}) for i in range(0, len(todo), size)]

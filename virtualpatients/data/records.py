@@ -63,23 +63,15 @@ class _HashingReader(io.RawIOBase):
 
 
 def _blocks(path: Path, hashing: _HashingReader) -> Iterator[bytes]:
-    """ASCII blocks of the (decompressed) file; bad bytes end as a clean InputError."""
+    """Blocks of the (decompressed) file; a gzip stream that is cut short or corrupt ends as a clean
+    InputError. Headers may hold UTF-8 text (names with accents, CJK); a byte that is not ASCII in
+    a sequence is refused by the encoder, a header that is not UTF-8 by read_records."""
     gzipped = hashing.raw.peek(2)[:2] == GZIP_MAGIC
     stream = gzip.GzipFile(fileobj=io.BufferedReader(hashing), mode="rb") if gzipped else io.BufferedReader(hashing)
-    offset = 0
     try:
         while block := stream.read(BLOCK):
-            if not block.isascii():
-                bad = block.decode("ascii", "replace").index("\ufffd")
-                raise InputError(
-                    f"{path}: not a FASTA text file (byte 0x{block[bad]:02x} at offset {offset + bad}"
-                    f"{' of the decompressed data' if gzipped else ''})"
-                )
             yield block
-            offset += len(block)
     except (OSError, EOFError, zlib.error) as error:
-        if isinstance(error, InputError):
-            raise
         raise InputError(f"{path}: cannot read {'gzip ' if gzipped else ''}file ({error})") from None
 
 
@@ -153,17 +145,19 @@ def _parse(blocks: Iterable[bytes]) -> Iterator[str | bytes]:
                     continue
                 end = len(part) if end < 0 else end
                 title.append(part[offset:end])
-                yield b"".join(title).decode("ascii").rstrip()
+                yield b"".join(title).decode("utf-8").rstrip()
                 title, in_record, held, offset = None, True, b"", end + 1
             if in_record and offset < len(part):
                 pieces, held = _clean(part[offset:] if offset else part, held, special)
                 yield from pieces
         line_start = block.endswith(b"\n")
     if title is not None:
-        yield b"".join(title).decode("ascii").rstrip()
+        yield b"".join(title).decode("utf-8").rstrip()
 
 
 def _shown(symbol: str) -> str:
+    if not symbol.isascii():  # one byte of a binary file or of UTF-8 text: the byte says more
+        return f"byte 0x{ord(symbol):02x}"
     return symbol if symbol.isprintable() and not symbol.isspace() else repr(symbol)
 
 
@@ -229,11 +223,12 @@ class _Encoder:
                     if isinstance(piece, str):
                         break
                     found.update(piece.translate(None, VALID))
-            except InputError:  # a later problem in the file: this one comes first
+            except (InputError, UnicodeDecodeError):  # a later problem in the file: this one comes first
                 pass
         listed = ", ".join(_shown(chr(symbol)) for symbol in sorted(found))
+        binary = "not a FASTA text file: " if raw[first_bad] > 127 else ""
         raise InputError(
-            f"{self.path}: record '{record_id(self.titles[row]) or '<no id>'}': invalid character "
+            f"{self.path}: {binary}record '{record_id(self.titles[row]) or '<no id>'}': invalid character "
             f"{_shown(chr(raw[first_bad]))} at {self.done + first_bad - start + 1} (found {listed}; "
             "only A, C, G, T are allowed)"
         )
@@ -258,6 +253,9 @@ def read_records(path: Path, into: bytearray, cds: bool = False) -> FileRecords:
             encoder.finish()
             while hashing.read(BLOCK):  # a gzip stream may end before the file: hash every byte on disk
                 pass
+    except UnicodeDecodeError as error:
+        raise InputError(f"{path}: the header of record {len(encoder.titles) + 1} is not UTF-8 text (byte "
+                         f"0x{error.object[error.start]:02x}); save the file as UTF-8") from None
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except IsADirectoryError:

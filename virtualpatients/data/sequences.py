@@ -87,10 +87,10 @@ class SequenceSet:
 
     def of_class(self, label: str) -> SequenceSet:
         if self.labels is None:
-            raise InputError(f"{self.origin}: no labels, so no class {label!r}")
+            raise InputError(f"{self.origin}: no labels, so no class '{label}'")
         rows = np.flatnonzero(np.asarray(self.labels) == label)
         if not rows.size:
-            raise InputError(f"{self.origin}: no sequence of class {label!r} (classes: {sorted(set(self.labels))})")
+            raise InputError(f"{self.origin}: no sequence of class '{label}' (classes: {', '.join(sorted(set(self.labels)))})")
         return self.subset(rows, f"{self.origin}, class {label}")
 
     def strings(self) -> list[str]:
@@ -107,6 +107,19 @@ class SequenceSet:
         return format_fasta(titles, decode(self.indices, self.alphabet))
 
 
+def header_value(text: str) -> str:
+    """`text` as one KEY=VALUE token of a FASTA description: whitespace, control characters and
+    '%' percent-encoded as in GFF3 ("run 1" -> "run%201"), so a folder name with a space or a
+    newline neither splits the token nor breaks the record; every other character as written."""
+    if text.isprintable() and not any(c.isspace() or c == "%" for c in text):
+        return text
+    return "".join(
+        "".join(f"%{byte:02X}" for byte in c.encode("utf-8", "surrogateescape"))
+        if c.isspace() or c == "%" or not c.isprintable() else c
+        for c in text
+    )
+
+
 def format_fasta(titles: Sequence[str], codes: np.ndarray | Sequence[str], width: int = LINE_WIDTH) -> bytes:
     """FASTA with lines of `width` characters: the one writer of the project.
 
@@ -117,7 +130,7 @@ def format_fasta(titles: Sequence[str], codes: np.ndarray | Sequence[str], width
         for title, sequence in zip(titles, codes):
             lines.append(f">{title}")
             lines.extend(sequence[start:start + width] for start in range(0, len(sequence), width))
-        return ("\n".join(lines) + "\n").encode("ascii", "replace") if lines else b""
+        return ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape") if lines else b""
     n, length = codes.shape
     if n == 0:
         return b""
@@ -137,5 +150,6 @@ def format_fasta(titles: Sequence[str], codes: np.ndarray | Sequence[str], width
     else:
         keep = full_lines * (width + 1)
     rows = padded[:, :keep]
-    headers = [f">{title}\n".encode("ascii", "replace") for title in titles]
+    # Titles as their bytes were read (UTF-8), and a folder name that is not UTF-8 as its own bytes.
+    headers = [f">{title}\n".encode("utf-8", "surrogateescape") for title in titles]
     return b"".join(h + row.tobytes() for h, row in zip(headers, rows))

@@ -18,9 +18,10 @@ import numpy as np
 
 from ..errors import InputError
 from .encoding import BASES, translate
+from .vcf_checks import SiteOrder, htslib_quiet, parsed, record_lines
 
 SUFFIXES = (".vcf", ".vcf.gz", ".vcf.bgz", ".bcf")
-SKIPPABLE = ("missing", "multiallelic", "indel", "unphased")
+SKIPPABLE = ("missing", "multiallelic", "indel", "unphased", "duplicate")
 HAPLOTYPE_NAMES = "AB"
 
 
@@ -88,38 +89,51 @@ def parse_region(region: str) -> tuple[str, int, int]:
         chrom, span = region.rsplit(":", 1)
         start, end = (int(x.replace(",", "")) for x in span.split("-"))
     except ValueError:
-        raise InputError(f"region {region!r}: expected CHR:START-END, e.g. 17:7661779-7687538") from None
+        raise InputError(f"region '{region}': expected CHR:START-END, e.g. 17:7661779-7687538") from None
     if not chrom or start < 1 or end < start:
-        raise InputError(f"region {region!r}: need a chromosome and 1 <= START <= END")
+        raise InputError(f"region '{region}': need a chromosome and 1 <= START <= END")
     return chrom, start, end
 
 
 def read_vcf(path: Path, options: VcfOptions = VcfOptions(), label_key: str = "label") -> VcfRecords:
     """Phased haplotypes of the file's (or the chosen) samples; sites that are unphased, have a
-    missing call, more than one ALT allele or an indel are refused with the site and the reason,
-    unless options.skip names their kind (then skipped and counted)."""
-    import pysam
-
+    missing call, more than one ALT allele or an indel, and a second record at a position already
+    read, are refused with the site and the reason, unless options.skip names their kind (then
+    skipped and counted). Records out of position order are sorted, with a warning. A malformed
+    file is refused naming its line (vcf_text.py); htslib itself says nothing."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
+    lines = record_lines(path)
+    with htslib_quiet():
+        return _read_checked(path, lines, options, label_key)
+
+
+def _read_checked(path: Path, lines: list[int] | None, options: VcfOptions, label_key: str) -> VcfRecords:
+    import pysam
+
     try:
         source = pysam.VariantFile(str(path))
-    except (OSError, ValueError) as error:
-        raise InputError(f"{path}: not a readable VCF file ({error})") from None
+        names = list(source.header.samples)
+    except (OSError, ValueError) as error:  # UnicodeDecodeError is a ValueError
+        kind = "BCF" if lines is None else "VCF"
+        raise InputError(f"{path}: not a readable {kind} file (htslib: {error})") from None
     with source:
-        samples = _chosen_samples(list(source.header.samples), options, path)
+        samples = _chosen_samples(names, options, path)
         labels = _sample_labels(samples, options)
         region = parse_region(options.region) if options.region else None
         template = _reference_region(options, region) if region else None
         columns_of_sites, skipped, sites = [], dict.fromkeys(SKIPPABLE, 0), _SiteList()
+        order = SiteOrder()
         rows: list[bytes] = []  # per site: one allele index (0 REF, 1 ALT) per haplotype
         fetched = source.fetch(region[0], region[1] - 1, region[2]) if region and source.index is not None else source
-        for record in fetched:
+        for number, record in parsed(fetched, path, lines):
             if region and not (record.chrom == region[0] and region[1] <= record.pos <= region[2]):
                 continue
+            where = f"{path}, line {lines[number]}" if lines else f"{path}, record {number + 1}"
+            order.see(record, where)
             row = _site_row(record, samples, options, skipped, path)
-            if row is None:
+            if row is None or order.repeated(record, where, options.skip, skipped):
                 continue
             if template is not None:
                 column = record.pos - region[1]
@@ -133,11 +147,15 @@ def read_vcf(path: Path, options: VcfOptions = VcfOptions(), label_key: str = "l
             rows.append(row)
     if not rows:
         raise InputError(f"{path}: no usable variant sites" + (f" in {options.region}" if region else ""))
+    counted = {kind: n for kind, n in skipped.items() if n}
+    warnings = [f"{path}: skipped {n} {kind} site(s)" for kind, n in counted.items()]
+    if order.first_unsorted:
+        warnings.append(f"{order.first_unsorted}: records out of position order; vp sorted the sites by "
+                        "position (bcftools sort writes the file sorted)")
+        rows, columns_of_sites = sites.sort(rows, columns_of_sites, order.rank, by_position=template is not None)
     indices = _sequences(rows, sites, columns_of_sites, template)
     titles = [f"{sample}_{HAPLOTYPE_NAMES[h]} sample={sample}" + (f" {label_key}={labels[sample]}" if labels else "")
               for sample in samples for h in range(2)]
-    counted = {kind: n for kind, n in skipped.items() if n}
-    warnings = [f"{path}: skipped {n} {kind} site(s)" for kind, n in counted.items()]
     site_info = Sites(sites.chrom, sites.pos, sites.ids, sites.ref, sites.alt, columns_of_sites, template,
                       region[1] if region else 1, counted)
     return VcfRecords(titles, indices, site_info, _sha256(path), warnings)
@@ -153,6 +171,15 @@ class _SiteList:
         self.ids.append(record.id or ".")
         self.ref.append(record.ref.upper())
         self.alt.append([a.upper() for a in record.alts])
+
+    def sort(self, rows: list[bytes], columns: list[int], rank, by_position: bool) -> tuple[list[bytes], list[int]]:
+        """Sites, their rows and columns in position order; a site's column is its position in the
+        reference region `by_position`, else its place in the order."""
+        order = sorted(range(len(rows)), key=lambda i: rank(self.chrom[i], self.pos[i]))
+        for name in ("chrom", "pos", "ids", "ref", "alt"):
+            setattr(self, name, [getattr(self, name)[i] for i in order])
+        sorted_columns = [columns[i] for i in order] if by_position else columns
+        return [rows[i] for i in order], sorted_columns
 
 
 def _site_row(record, samples: list[str], options: VcfOptions, skipped: dict[str, int], path: Path) -> bytes | None:
@@ -231,7 +258,7 @@ def _sample_labels(samples: list[str], options: VcfOptions) -> dict[str, str] | 
     except OSError as error:
         raise InputError(f"{options.labels}: cannot read ({error.strerror or error})") from None
     if not rows or options.label_column not in rows[0]:
-        raise InputError(f"{options.labels}: no column {options.label_column!r} (columns: "
+        raise InputError(f"{options.labels}: no column '{options.label_column}' (columns: "
                          f"{', '.join(rows[0]) if rows else 'none'})")
     sample_column = "sample" if "sample" in rows[0] else next(iter(rows[0]))
     labels = {row[sample_column]: row[options.label_column] for row in rows}

@@ -18,7 +18,7 @@ def plan_counts(counts: dict[str, int], target: str) -> dict[str, int]:
         try:
             goal = int(target)
         except ValueError:
-            raise InputError(f"target must be 'equal' or a number, not {target!r}") from None
+            raise InputError(f"target must be 'equal' or a number, not '{target}'") from None
         if goal < 1:
             raise InputError(f"target {goal}: must be at least 1")
     return {label: max(0, goal - count) for label, count in counts.items()}

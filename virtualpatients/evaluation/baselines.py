@@ -282,7 +282,7 @@ class Baseline:
             raise InputError(f"fit the {self.kind} baseline before sampling")
         data = self.data
         if label is not None and data.labels is None:
-            raise InputError(f"label {label!r}: the {self.kind} baseline was fitted on unlabelled data")
+            raise InputError(f"label '{label}': the {self.kind} baseline was fitted on unlabelled data")
         if data.labels is None or label is not None:
             indices = self._draw(n, seed, label)
             labels = None if label is None else [label] * n
@@ -290,7 +290,7 @@ class Baseline:
             wanted = dict(per_class) if per_class is not None else class_shares(data.labels, n)
             missing = sorted(set(wanted) - set(data.labels))
             if missing:
-                raise InputError(f"class {missing[0]!r} has no training sequences for a {self.kind} baseline")
+                raise InputError(f"class '{missing[0]}' has no training sequences for a {self.kind} baseline")
             indices, labels = self._draw_classes(wanted, seed)
         ids = [f"{self.kind}_{i:06d}" for i in range(1, len(indices) + 1)]
         return SequenceSet(ids, indices, data.alphabet, labels, origin=f"baseline {self.kind}")

@@ -88,11 +88,11 @@ def _distinct(
         # BLAST ignores case unless asked to mask lower case, so dedupe the same way.
         seq = sequence.strip().upper()
         if not seq:
-            raise InputError(f"{what} sequence {record_id!r} is empty")
+            raise InputError(f"{what} sequence '{record_id}' is empty")
         bad = set(seq) - _IUPAC
         if bad:
             raise InputError(
-                f"{what} sequence {record_id!r} has non-nucleotide characters: "
+                f"{what} sequence '{record_id}' has non-nucleotide characters: "
                 + " ".join(repr(c) for c in sorted(bad))
             )
         order.append(index.setdefault(seq, len(index)))

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ..data.encoding import decode
-from ..data.sequences import format_fasta
+from ..data.sequences import format_fasta, header_value
 from ..errors import InputError
 from .model import channel_argmax
 
@@ -28,9 +28,9 @@ def class_index(run: Run, label: str | None) -> int | None:
     if label is None:
         return None
     if not run.classes:
-        raise InputError(f"label {label!r}: this model was trained without labels")
+        raise InputError(f"label '{label}': this model was trained without labels")
     if label not in run.classes:
-        raise InputError(f"unknown label {label!r}; this model knows: {', '.join(run.classes)}")
+        raise InputError(f"unknown label '{label}'; this model knows: {', '.join(run.classes)}")
     return run.classes.index(label)
 
 
@@ -111,7 +111,7 @@ def generate_fasta(
     """Yield FASTA text chunk by chunk; ids are prefix + a 6-digit (or longer) counter, the
     description names the run, seed, decoding and (conditional models) label=VALUE."""
     sample = default_sampling(run) if sample is None else sample
-    description = f"model={run.name} seed={seed} decode={'sample' if sample else 'argmax'}{extra}"
+    description = f"model={header_value(run.name)} seed={seed} decode={'sample' if sample else 'argmax'}{extra}"
     width = max(6, len(str(n)))
     number = 0
     for indices, classes in generate_indices(run, n, seed, batch_size, sample, label):

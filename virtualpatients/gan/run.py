@@ -191,7 +191,7 @@ class Run:
             same = [other for other in self.classes if other != name
                     and np.abs(profiles[other] - profiles[name]).max() <= tolerance]
             if same:
-                return (f"labels not respected: generated {name!r} records do not differ from generated "
+                return (f"labels not respected: generated '{name}' records do not differ from generated "
                         f"{', '.join(map(repr, same))} records (base frequencies within {tolerance} at every position)")
         return None
 

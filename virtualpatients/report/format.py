@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import unicodedata
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,31 @@ STYLES = {
     "i": "an integer: 12 -> 12",
     "g": "a number of unknown scale, 4 significant digits (integers in full): 0.31 -> 0.31, 30 -> 30",
 }
+
+
+# Characters a terminal acts on instead of showing: C0/C1 controls and DEL (colours, cursor moves,
+# window titles), bidi embeddings, overrides and isolates (text shown reordered), line and paragraph
+# separators, and lone surrogates (file-name bytes that are not UTF-8; they cannot even be printed).
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+
+
+def _acts_on_terminal(character: str) -> bool:
+    return character in _BIDI_CONTROLS or unicodedata.category(character) in _HIDDEN_CATEGORIES
+
+
+def escape_controls(text: str) -> str:
+    """`text` with every character a terminal would act on written as a Python escape (ESC as
+    \\x1b, RLO as \\u202e, a lone surrogate as \\udcff); everything else, brackets, colons,
+    backslashes and non-ASCII letters included, stays as written."""
+    if text.isprintable():  # the common case, and no character of it can act on a terminal
+        return text
+    return "".join(_escaped(c) if _acts_on_terminal(c) else c for c in text)
+
+
+def _escaped(character: str) -> str:
+    code = ord(character)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 class _Missing:
@@ -54,7 +80,8 @@ def lookup(summary: dict[str, Any] | None, key_path: str) -> Any:
 
 def format_value(value: Any, style: str = "g", digits: int | None = None) -> str:
     """`value` as text in one of STYLES. None, MISSING, NaN and infinities are "n/a"; booleans are
-    "yes"/"no" and text is shown as it is (cut at MAX_TEXT characters), whatever the style."""
+    "yes"/"no" and text is shown as it is, controls escaped (cut at MAX_TEXT characters), whatever
+    the style."""
     if style not in STYLES:
         raise ValueError(f"unknown style {style!r}; expected one of {', '.join(STYLES)}")
     if value is None or value is MISSING:
@@ -62,7 +89,7 @@ def format_value(value: Any, style: str = "g", digits: int | None = None) -> str
     if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
     if not isinstance(value, numbers.Real):
-        text = str(value)
+        text = escape_controls(str(value))
         return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 3] + "..."
     if not math.isfinite(value):
         return NA

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..atomic import atomic_write_bytes
-from .format import MISSING, format_value, lookup
+from .format import MISSING, escape_controls, format_value, lookup
 from .plots import figures as draw_figures
 from .tables import CAVEAT_MARK, comparison_rows, jsonable
 
@@ -141,7 +141,11 @@ figcaption{font-size:13px;color:#555;max-width:640px}"""
 
 
 def _html(title: str, summary: dict[str, Any], figures: list[tuple[str, str]]) -> str:
-    e = html.escape
+    def e(text: str) -> str:
+        # Controls escaped as in the terminal: a lone surrogate (a non-UTF-8 folder name) cannot
+        # even be encoded to UTF-8, and the rest would be invisible.
+        return html.escape(escape_controls(text))
+
     counts = ", ".join(f"{_shown(summary, key)} {name}" for key, name in (
         ("n_generated", "generated"), ("n_real", "real (training)"), ("n_holdout", "holdout"),
         ("length", "bases long")))

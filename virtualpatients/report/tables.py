@@ -9,8 +9,15 @@ from typing import Any
 import numpy as np
 
 from rich.table import Table
+from rich.text import Text
 
-from .format import MISSING, format_value, lookup
+from .format import MISSING, escape_controls, format_value, lookup
+
+
+def literal(text: Any) -> Text:
+    """Text that holds a user's names (labels, ids, paths): shown as written by any console, markup
+    or not (a label "[bold]maj[/bold]" keeps its brackets), control characters escaped."""
+    return Text(escape_controls(str(text)))
 
 
 def jsonable(value: Any) -> Any:
@@ -44,7 +51,7 @@ def evaluation_table(report: dict[str, Any]) -> Table:
 
     table = _evaluation_rows(report, shown)
     if flagged:
-        table.caption = f"{CAVEAT_MARK} " + "; ".join(flagged)
+        table.caption = literal(f"{CAVEAT_MARK} " + "; ".join(flagged))
     return table
 
 
@@ -96,7 +103,7 @@ def _evaluation_rows(report: dict[str, Any], shown) -> Table:
         )
     if labels := report.get("labels"):
         for name, accuracy in labels["accuracy_generated"].items():
-            table.add_row(f"class {name}: recognised by a real-data classifier", format_value(accuracy, "%"),
+            table.add_row(literal(f"class {name}: recognised by a real-data classifier"), format_value(accuracy, "%"),
                           format_value(labels["accuracy_real"], "%"))
     if (linked := report.get("linkage")) and linked.get("r") is not None:
         table.add_row(f"linkage: r of r^2 over {linked['pairs']} pairs", format_value(linked["r"], "f", 3),
@@ -140,27 +147,27 @@ def _evaluation_rows(report: dict[str, Any], shown) -> Table:
 
 def utility_table(result: dict[str, Any]) -> Table:
     table = Table(
-        title=f"classifier utility: logistic regression, tested on {result['n_test']} held-out real "
-        f"(minority {result['minority']}, {result['seeds']} seeds)",
+        title=literal(f"classifier utility: logistic regression, tested on {result['n_test']} held-out real "
+                      f"(minority {result['minority']}, {result['seeds']} seeds)"),
         caption="(c), (d), (f): imbalanced-learn's RandomOverSampler, SMOTE and SMOTEN",
         header_style="bold",
     )
     table.add_column("training data")
     table.add_column("balanced accuracy", justify="right")
-    table.add_column(f"F1 of {result['minority']}", justify="right")
+    table.add_column(literal(f"F1 of {result['minority']}"), justify="right")
     reasons: dict[str, None] = {}  # why settings were skipped, once each, under the table
     for value in result.values():
         if isinstance(value, dict) and "skipped" in value:
-            table.add_row(value["label"], "skipped", "skipped")
+            table.add_row(literal(value["label"]), "skipped", "skipped")
             reasons[value["skipped"]] = None
         elif isinstance(value, dict) and "label" in value:
             accuracy, f1 = (
                 f"{format_value(score['mean'], 'f', 3)} ± {format_value(score['sd'], 'f', 3)}"
                 for score in (value["balanced_accuracy"], value["minority_f1"])
             )
-            table.add_row(value["label"], accuracy, f1)
+            table.add_row(literal(value["label"]), accuracy, f1)
     if reasons:
-        table.caption = "; ".join([table.caption, *reasons])
+        table.caption = literal("; ".join([table.caption, *reasons]))
     return table
 
 
@@ -169,7 +176,7 @@ def balance_table(counts: dict[str, int], generated: dict[str, int]) -> Table:
     for column in ("class", "real (before)", "generated", "after"):
         table.add_column(column, justify="left" if column == "class" else "right")
     for label, count in counts.items():
-        table.add_row(label, str(count), str(generated[label]), str(count + generated[label]))
+        table.add_row(literal(label), str(count), str(generated[label]), str(count + generated[label]))
     return table
 
 
