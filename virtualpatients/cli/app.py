@@ -45,6 +45,7 @@ def _main(
 
 @app.command()
 @clean_errors
+@o.with_threads
 @o.with_config_flags()
 @o.with_vcf_flags
 def train(
@@ -76,6 +77,7 @@ def train(
 
 @app.command()
 @clean_errors
+@o.with_threads
 def generate(
     n: Annotated[int, typer.Option("-n", help="Number of sequences.")] = 100,
     model: o.Model = None,
@@ -142,13 +144,16 @@ def _evaluation(
         generated, real, holdout, n, model, seed, sample, length_policy, label
     )
     warn_all(warnings)
+    import torch
+
     evaluation = evaluate(generated_set, real_set, held_set, reference=read_reference(reference), label=label,
-                          blast=blast, baselines=baselines, seed=seed)
+                          blast=blast, baselines=baselines, seed=seed, threads=torch.get_num_threads())  # blastn too
     return evaluation, run, (real_set, held_set)
 
 
 @app.command()
 @clean_errors
+@o.with_threads
 def evaluate(
     generated: o.Generated = None, real: o.Real = None, holdout: o.HoldoutFile = None, reference: o.Reference = None,
     n: Annotated[int, typer.Option("-n", help="How many to generate when --generated is not given.")] = 100,
@@ -186,6 +191,7 @@ def evaluate(
 
 @app.command()
 @clean_errors
+@o.with_threads
 def report(
     model: o.Model = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder; default: RUN/report.")] = None,
@@ -223,6 +229,7 @@ def report(
 
 @app.command()
 @clean_errors
+@o.with_threads
 @o.with_config_flags(("steps", "loss", "output", "label_key"))
 @o.with_vcf_flags
 def balance(
@@ -298,6 +305,7 @@ def fetch(
 
 @app.command()
 @clean_errors
+@o.with_threads
 @o.with_vcf_flags
 def baseline(
     kind: Annotated[str, typer.Argument(help="independent, markov, resample-mutate, copy or rbm.")],
@@ -348,6 +356,7 @@ def baseline(
 
 @app.command()
 @clean_errors
+@o.with_threads
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for everything the demo writes.")] = Path("vp-demo"),
     steps: Annotated[Optional[int], typer.Option(help="Training steps; default: the default recipe's.")] = None,

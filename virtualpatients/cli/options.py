@@ -156,3 +156,34 @@ def vcf_options(reference=None, region=None, samples=None, labels=None, label_co
         label_column=label_column or "label",
         skip=tuple(kind.strip() for kind in (skip_sites or "").split(",") if kind.strip()),
     )
+
+
+THREADS_HELP = ("Threads to compute with (torch, BLAS, scikit-learn); default: VP_THREADS, else this process's "
+                "cores shared with the other vp processes computing on them (all of them when alone). The same "
+                "seed and count give identical results.")
+
+
+def with_threads(command: Callable) -> Callable:
+    """Give a command --threads and apply the count before it runs. The process registers first and
+    chooses after torch is imported (a second or so), so runs started together share the cores."""
+    resolved = typing.get_type_hints(command, include_extras=True)
+    signature = inspect.signature(command)
+    params = [p.replace(annotation=resolved.get(p.name, p.annotation)) for p in signature.parameters.values()]
+    option = typer.Option("--threads", help=THREADS_HELP, envvar=None)
+    params.append(inspect.Parameter("threads", inspect.Parameter.KEYWORD_ONLY, default=None,
+                                    annotation=Annotated[Optional[str], option]))
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, threads: str | None = None, **kwargs: Any) -> Any:
+        from .. import threads as pools
+
+        pools.requested_threads(threads)  # a bad value is refused before anything is imported or read
+        pools.register()
+        import torch  # noqa: F401  (the slow import: others started with this one register meanwhile)
+
+        pools.use_threads(threads)
+        return command(*args, **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params} | {"return": resolved.get("return")}
+    return wrapper

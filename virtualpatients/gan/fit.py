@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from ..data.sequences import SequenceSet
 from ..data.splits import class_indices, holdout_split
@@ -204,6 +205,8 @@ def train(
             "device": result.device, "batch_size_used": result.batch_size, "processes": result.world_size,
             "selected_step": result.selected_step, "latent_scale": result.latent_scale,
             "wall_time_s": round(result.wall_time_s, 3),
+            # What the weights depend on besides the seed: the same count reproduces them bit for bit.
+            "threads": torch.get_num_threads(), "interop_threads": torch.get_num_interop_threads(),
             "ms_per_step": round(1000 * result.wall_time_s / max(1, config.steps - (resumed_from or 0)), 3),
         }
         metadata = {**facts, "steps_done": config.steps, **timing}

@@ -32,6 +32,15 @@ class ModelSpec:
         return self.noise_dim + (1 if self.prior_components else 0)
 
 
+def rows(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """table[index] for a trained table, as a one-hot matrix product: the same values (a row times
+    ones and zeros is exact), and a backward that is a matrix product too. Indexing's backward
+    (index_put_ with accumulate) adds the rows in the order the threads happen to finish: with 2
+    threads, a labelled yelmen805 run ended with other weights on every run."""
+    with torch.autocast(device_type=table.device.type, enabled=False):  # half precision would round the rows
+        return nn.functional.one_hot(index, table.shape[0]).to(table.dtype) @ table
+
+
 class MixturePrior(nn.Module):
     """A learned mixture of K diagonal Gaussians over the generator's codes, fed by plain N(0, I)
     noise: Phi(noise[:, 0]) is a uniform that picks component k by the cumulative weights, and
@@ -49,7 +58,7 @@ class MixturePrior(nn.Module):
         uniform = torch.special.ndtr(noise[:, 0])
         cumulative = torch.softmax(self.logits, 0).cumsum(0)
         component = torch.searchsorted(cumulative.detach(), uniform.contiguous()).clamp_(max=len(self.logits) - 1)
-        return self.means[component] + self.log_scales[component].exp() * noise[:, 1:]
+        return rows(self.means, component) + rows(self.log_scales, component).exp() * noise[:, 1:]
 
     def log_prob(self, codes: torch.Tensor) -> torch.Tensor:
         """log p(code) under the mixture, per row."""
@@ -102,7 +111,7 @@ class Generator(nn.Module):
             noise = torch.cat([noise, nn.functional.one_hot(classes, self.spec.n_classes).to(noise.dtype)], dim=1)
         logits = self.net(noise)
         if self.class_bias is not None:
-            logits = logits + self.class_bias[classes]
+            logits = logits + rows(self.class_bias, classes)
         return logits.view(-1, self.spec.length, self.spec.n_channels)
 
     def probabilities(self, noise: torch.Tensor, classes: torch.Tensor | None = None) -> torch.Tensor:
@@ -173,7 +182,7 @@ class Discriminator(nn.Module):
         else:
             logit = self.head(features).squeeze(-1)
         if self.embedding is not None:
-            logit = logit + (self.embedding(classes) * features).sum(dim=1)
+            logit = logit + (rows(self.embedding.weight, classes) * features).sum(dim=1)
         return logit
 
     def probability(self, sequences: torch.Tensor, classes: torch.Tensor | None = None) -> torch.Tensor:
