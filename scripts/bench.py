@@ -203,7 +203,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer steps and sequences")
     parser.add_argument("--no-record", action="store_true", help="do not append to BENCHMARKS.md")
+    parser.add_argument("--side-by-side-only", action="store_true",
+                        help="only the runs side by side (scripts/side_by_side.py): alone, two at once, sweep --jobs")
     args = parser.parse_args()
+    if args.side_by_side_only:
+        import torch
+
+        record(f"### {time.strftime('%Y-%m-%d %H:%M')} — runs side by side — {cpu_model()}, "
+               f"{len(os.sched_getaffinity(0))} cores, torch {torch.__version__}", side_by_side(), args.no_record)
+        return
 
     import torch
 
@@ -253,14 +261,26 @@ def main() -> None:
         rows.append((f"vp generate -n {n:,} peak RSS", f"{generation_rss(Path(scratch), n):.0f} MiB"))
         rows.append(("vp generate -n 1,000 peak RSS", f"{generation_rss(Path(scratch), 1000):.0f} MiB"))
     rows.append(("vp --help (best of 5)", f"{bench_help():.3f} s"))
+    rows.extend(side_by_side())
 
     header = (
         f"### {time.strftime('%Y-%m-%d %H:%M')} — {cpu_model()}, {os.cpu_count()} cores, "
         f"torch {torch.__version__}, device cpu, L = {cohort.length}, hidden {list(config.hidden)}"
     )
+    record(header, rows, args.no_record)
+
+
+def side_by_side() -> list[tuple[str, str]]:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import side_by_side as runs
+
+    return runs.measure()
+
+
+def record(header: str, rows: list[tuple[str, str]], dry: bool) -> None:
     table = "\n".join(["| measurement | result |", "|---|---|", *[f"| {a} | {b} |" for a, b in rows]])
     print(header + "\n\n" + table)
-    if not args.no_record:
+    if not dry:
         path = ROOT / "BENCHMARKS.md"
         if not path.exists():
             path.write_text("# Benchmarks\n\nAppended by `scripts/bench.py`; newest last.\n")

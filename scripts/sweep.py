@@ -7,7 +7,9 @@ training; the rest goes to `vp.train(..., holdout=0.2)`, whose own held-out shar
 validation split that selects the checkpoint. So selection never sees the reported split.
 
 Usage: .venv/bin/python scripts/sweep.py [--datasets tp53 yelmen805 two-class demo forty]
-       [--recipes default gan vae] [--seeds 0 1 2] [--steps N] [--no-append]
+       [--recipes default gan vae] [--seeds 0 1 2] [--steps N] [--jobs N] [--no-append]
+--jobs N trains recipes x seeds in N processes at --threads-per-job threads each (default 1, so
+that every --jobs gives the same numbers: weights depend on the thread count, not on the jobs).
 Data sets are read from ../shared/data/ beside the project root (two-class and demo are simulated;
 forty is the README walkthrough's 20 cell-line mutants + 20 wild types, scripts/cohorts.py).
 The RBM baseline trains for as long as the first recipe took (mean over its seeds).
@@ -16,7 +18,9 @@ The RBM baseline trains for as long as the first recipe took (mean over its seed
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 from collections import defaultdict
 from pathlib import Path
 
@@ -116,44 +120,107 @@ def minority_f1(draw, train: vp.SequenceSet, test: vp.SequenceSet) -> float:
     return result["b_real_plus_generated"]["minority_f1"]["mean"]
 
 
-def sweep_dataset(name: str, recipes: list[str], seeds: list[int], steps: int | None, n: int, runs: Path,
-                  rbm_budget: float | None = None, baselines: tuple[str, ...] = BASELINES):
+def split(name: str):
     data, published = load(name)
     test_rows = holdout_split(len(data), 0.2, SPLIT_SEED, data.labels)
     train = data.subset(np.setdiff1d(np.arange(len(data)), test_rows), "training pool")
-    test = data.subset(test_rows, "test split")
-    results: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    return train, data.subset(test_rows, "test split"), published, data
+
+
+def train_and_score(name: str, recipe: str, seed: int, steps: int | None, n: int, runs: Path, threads: int):
+    """One recipe and seed: train on the training pool, score per class on the test split. A job of
+    its own (in a worker process with --jobs): it reads the data itself and returns plain values."""
+    from virtualpatients.threads import apply_threads
+
+    apply_threads(threads)
+    train, test, _, data = split(name)
     # Balancing utility where one class is the minority (two-class and forty have equal classes).
     labelled = data.labels is not None and len(set(data.labels)) == 2 and name not in ("two-class", "forty")
+    path = None if recipe == "default" else ROOT / "configs" / f"{recipe}.toml"
+    config = vp.load_config(path, {"seed": seed, "device": "cpu", **({"steps": steps} if steps else {})})
+    started = time.perf_counter()
+    run = vp.train(train, config, holdout=0.2, run_dir=runs / f"{name}-{recipe}-{seed}", force=True)
+    minutes = (time.perf_counter() - started) / 60
+    draw = lambda label, k, s: run.generate(k, seed=s, label=label)  # noqa: E731
+    rows = per_class(draw, train, test, n, seed, run.training_set, name)
+    for row in rows.values():
+        row["minutes"] = minutes
+        if labelled:
+            row["minority F1 (b)"] = minority_f1(draw, train, test)
+    print(f"{name} {recipe} seed {seed}: {minutes:.1f} min, selected step {run.metadata['selected_step']}",
+          flush=True)
+    return rows, 60 * minutes
+
+
+def fit_and_score(name: str, kind: str, seeds: list[int], n: int, budget: float | None, threads: int):
+    """One baseline, fitted once on the training pool and scored per seed: a job like a training."""
+    from virtualpatients.threads import apply_threads
+
+    apply_threads(threads)
+    train, test, _, data = split(name)
+    labelled = data.labels is not None and len(set(data.labels)) == 2 and name not in ("two-class", "forty")
+    started = time.perf_counter()
+    model = (vp.baselines.RBM(time_budget_s=budget) if kind == "rbm" else vp.baselines.make(kind)).fit(train)
+    fitted_minutes = (time.perf_counter() - started) / 60
+    draw = lambda label, k, s: model.sample(k, seed=s, label=label) if label else model.sample(k, seed=s)  # noqa
+    per_seed = []
+    for seed in seeds:
+        rows = per_class(draw, train, test, n, seed, dataset=name)
+        for row in rows.values():
+            row["minutes"] = fitted_minutes
+            if labelled:
+                row["minority F1 (b)"] = minority_f1(draw, train, test)
+        per_seed.append(rows)
+    return per_seed
+
+
+class _InProcess:
+    """The executor's submit for --jobs 1: every job here, in order, with the same results."""
+
+    def submit(self, function, *args):
+        class Done:
+            def __init__(self, value):
+                self.value = value
+
+            def result(self):
+                return self.value
+
+        return Done(function(*args))
+
+
+def submit_dataset(executor, name: str, recipes: list[str], seeds: list[int], steps: int | None, n: int, runs: Path,
+                   rbm_budget: float | None = None, baselines: tuple[str, ...] = BASELINES, threads_per_job: int = 1):
+    """Every training and baseline of one data set, submitted; collect() waits for them. All data
+    sets are submitted before any is collected, so --jobs keeps every worker busy."""
+    trainings = [(recipe, seed) for recipe in recipes for seed in seeds]
+    trained = [executor.submit(train_and_score, name, recipe, seed, steps, n, runs, threads_per_job)
+               for recipe, seed in trainings]
+    # Baselines are jobs too, beside the trainings; the RBM trains for as long as the first recipe
+    # took (the published model on equal time), so without --rbm-budget it waits for them.
+    fitted = {kind: executor.submit(fit_and_score, name, kind, seeds, n, rbm_budget, threads_per_job)
+              for kind in baselines if kind != "rbm" or rbm_budget}
+    return dict(executor=executor, name=name, recipes=recipes, seeds=seeds, n=n, baselines=baselines,
+                rbm=("rbm" in baselines and not rbm_budget), threads=threads_per_job, trainings=trainings,
+                trained=trained, fitted=fitted)
+
+
+def collect(job: dict):
+    name, seeds, n = job["name"], job["seeds"], job["n"]
+    train, test, published, _ = split(name)
+    results: dict[tuple[str, str], list[dict]] = defaultdict(list)
     seconds: dict[str, list[float]] = defaultdict(list)
-    for recipe in recipes:
-        for seed in seeds:
-            path = None if recipe == "default" else ROOT / "configs" / f"{recipe}.toml"
-            config = vp.load_config(path, {"seed": seed, "device": "cpu", **({"steps": steps} if steps else {})})
-            started = time.perf_counter()
-            run = vp.train(train, config, holdout=0.2, run_dir=runs / f"{name}-{recipe}-{seed}", force=True)
-            minutes = (time.perf_counter() - started) / 60
-            seconds[recipe].append(60 * minutes)
-            draw = lambda label, k, s: run.generate(k, seed=s, label=label)  # noqa: E731
-            for label, row in per_class(draw, train, test, n, seed, run.training_set, name).items():
-                row["minutes"] = minutes
-                if labelled:
-                    row["minority F1 (b)"] = minority_f1(draw, train, test)
-                results[(recipe, label)].append(row)
-            print(f"{name} {recipe} seed {seed}: {minutes:.1f} min, selected step {run.metadata['selected_step']}",
-                  flush=True)
-    # The RBM trains for as long as the first recipe took: the published model on equal time.
-    budget = rbm_budget or (float(np.mean(seconds[recipes[0]])) if recipes else 60.0)
-    for kind in baselines:
-        started = time.perf_counter()
-        model = (vp.baselines.RBM(time_budget_s=budget) if kind == "rbm" else vp.baselines.make(kind)).fit(train)
-        fitted_minutes = (time.perf_counter() - started) / 60
-        draw = lambda label, k, s: model.sample(k, seed=s, label=label) if label else model.sample(k, seed=s)  # noqa
-        for seed in seeds:
-            for label, row in per_class(draw, train, test, n, seed, dataset=name).items():
-                row["minutes"] = fitted_minutes
-                if labelled:
-                    row["minority F1 (b)"] = minority_f1(draw, train, test)
+    for (recipe, seed), future in zip(job["trainings"], job["trained"]):  # in (recipe, seed) order, however they finished
+        rows, wall = future.result()
+        seconds[recipe].append(wall)
+        for label, row in rows.items():
+            results[(recipe, label)].append(row)
+    fitted = job["fitted"]
+    if job["rbm"]:
+        budget = float(np.mean(seconds[job["recipes"][0]])) if job["recipes"] else 60.0
+        fitted["rbm"] = job["executor"].submit(fit_and_score, name, "rbm", seeds, n, budget, job["threads"])
+    for kind in job["baselines"]:
+        for rows in fitted[kind].result():
+            for label, row in rows.items():
                 results[(kind, label)].append(row)
     for source, generated in published.items():
         for seed in seeds:  # a fresh sample of n of the published outputs per seed
@@ -207,15 +274,34 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=1000, help="generated sequences per class")
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "sweep")
     parser.add_argument("--no-append", action="store_true", help="print only; leave RESULTS.md alone")
+    parser.add_argument("--jobs", type=int, default=1, help="trainings at once, each in a process of its own")
+    parser.add_argument("--threads-per-job", type=int, default=1,
+                        help="threads of each training (default 1: the same numbers whatever --jobs)")
     args = parser.parse_args()
-    for name in args.datasets:
-        results, n_train, n_test = sweep_dataset(name, args.recipes, args.seeds, args.steps, args.n, args.runs,
-                                                 args.rbm_budget, tuple(args.baselines))
-        lines = table(name, results, n_train, n_test, args.seeds, args.n)
-        print("\n".join(lines), flush=True)
-        if not args.no_append:
-            with open(ROOT / "RESULTS.md", "a") as out:
-                out.write("\n" + "\n".join(lines))
+    if args.jobs < 1 or args.threads_per_job < 1:
+        parser.error("--jobs and --threads-per-job: at least 1")
+    # spawn: a forked child would inherit the parent's OpenMP pool in a state it cannot use.
+    pool = ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) if args.jobs > 1 else None
+    executor = pool or _InProcess()
+    try:
+        submitted = [submit_dataset(executor, name, args.recipes, args.seeds, args.steps, args.n, args.runs,
+                                    args.rbm_budget, tuple(args.baselines), args.threads_per_job)
+                     for name in args.datasets]
+        for job in submitted:
+            report(job, args)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+
+
+def report(job: dict, args) -> None:
+    name = job["name"]
+    results, n_train, n_test = collect(job)
+    lines = table(name, results, n_train, n_test, args.seeds, args.n)
+    print("\n".join(lines), flush=True)
+    if not args.no_append:
+        with open(ROOT / "RESULTS.md", "a") as out:
+            out.write("\n" + "\n".join(lines))
 
 
 if __name__ == "__main__":

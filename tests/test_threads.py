@@ -135,3 +135,17 @@ def test_the_same_seed_and_thread_count_give_identical_weights_beside_a_busy_pro
         assert tensors.keys() == loaded[name].keys()
         for key, value in tensors.items():
             assert torch.equal(value, loaded[name][key]), (name, key)
+
+
+def test_asking_for_more_threads_than_the_share_is_warned_about():
+    heard = []
+    threads.register()
+    holder = _hold_registration(dict(os.environ))
+    try:
+        threads.use_threads(str(threads.available_cores()), warn=heard.append)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert len(heard) == 1 and "more threads than cores" in heard[0]
+    threads.use_threads("1", warn=heard.append)
+    assert len(heard) == 1

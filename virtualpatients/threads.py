@@ -151,11 +151,19 @@ def default_threads() -> int:
     return max(1, available_cores() // sharing_processes())
 
 
-def use_threads(requested: int | None = None) -> int:
+def use_threads(requested: int | str | None = None, warn=None) -> int:
     """Choose the count (requested, VP_THREADS, or the default share) and apply it to torch and to
-    every thread pool threadpoolctl finds loaded; returns it."""
+    every thread pool threadpoolctl finds loaded; returns it. `warn` hears of a count above this
+    process's share: OpenMP threads that outnumber the cores wait for each other at every parallel
+    step (two runs at --threads 2 on 2 cores took 28 times as long as one alone)."""
     count = requested_threads(requested)
     register()
+    if count is not None and warn is not None and not _distributed():
+        sharing = sharing_processes()
+        if sharing > 1 and count * sharing > available_cores():
+            warn(f"--threads {count} with {sharing - 1} other vp process(es) computing on these "
+                 f"{available_cores()} cores: more threads than cores, so each run waits for the others' "
+                 f"(leave --threads out to share the cores)")
     count = count or default_threads()
     apply_threads(count)
     return count

@@ -181,7 +181,9 @@ def with_threads(command: Callable) -> Callable:
         pools.register()
         import torch  # noqa: F401  (the slow import: others started with this one register meanwhile)
 
-        pools.use_threads(threads)
+        from .console import warn_now
+
+        pools.use_threads(threads, warn=warn_now)
         return command(*args, **kwargs)
 
     wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
