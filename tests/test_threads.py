@@ -149,3 +149,12 @@ def test_asking_for_more_threads_than_the_share_is_warned_about():
     assert len(heard) == 1 and "more threads than cores" in heard[0]
     threads.use_threads("1", warn=heard.append)
     assert len(heard) == 1
+
+
+def test_openmp_spinning_is_calmed_unless_the_user_set_it(monkeypatch):
+    monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
+    threads.calm_spinning()
+    assert os.environ["GOMP_SPINCOUNT"] == threads.GOMP_SPINCOUNT
+    monkeypatch.setenv("GOMP_SPINCOUNT", "INFINITY")
+    threads.calm_spinning()
+    assert os.environ["GOMP_SPINCOUNT"] == "INFINITY"

@@ -106,6 +106,18 @@ def register() -> None:
     atexit.register(_registration.close)
 
 
+# libgomp's threads spin this many times waiting for work before they sleep (300,000 by default).
+# A waiting thread that spins holds a core that another run's thread needs: two runs pinned at 2
+# threads each on 2 cores took 28x as long as one alone with the default count, 5x with 10,000, and
+# one run alone took the same time (BENCHMARKS.md). Read once, when torch loads libgomp.
+GOMP_SPINCOUNT = "10000"
+
+
+def calm_spinning() -> None:
+    """Set GOMP_SPINCOUNT (unless the user has) for an OpenMP runtime not loaded yet."""
+    os.environ.setdefault("GOMP_SPINCOUNT", GOMP_SPINCOUNT)
+
+
 def _cores() -> set[int]:
     try:
         return set(os.sched_getaffinity(0))
@@ -155,7 +167,8 @@ def use_threads(requested: int | str | None = None, warn=None) -> int:
     """Choose the count (requested, VP_THREADS, or the default share) and apply it to torch and to
     every thread pool threadpoolctl finds loaded; returns it. `warn` hears of a count above this
     process's share: OpenMP threads that outnumber the cores wait for each other at every parallel
-    step (two runs at --threads 2 on 2 cores took 28 times as long as one alone)."""
+    step (two runs at --threads 2 on 2 cores took 4.7 times as long as one alone, 28 times before
+    calm_spinning)."""
     count = requested_threads(requested)
     register()
     if count is not None and warn is not None and not _distributed():

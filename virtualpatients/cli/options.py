@@ -179,6 +179,7 @@ def with_threads(command: Callable) -> Callable:
 
         pools.requested_threads(threads)  # a bad value is refused before anything is imported or read
         pools.register()
+        pools.calm_spinning()
         import torch  # noqa: F401  (the slow import: others started with this one register meanwhile)
 
         from .console import warn_now
