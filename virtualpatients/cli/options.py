@@ -169,7 +169,7 @@ def with_threads(command: Callable) -> Callable:
     resolved = typing.get_type_hints(command, include_extras=True)
     signature = inspect.signature(command)
     params = [p.replace(annotation=resolved.get(p.name, p.annotation)) for p in signature.parameters.values()]
-    option = typer.Option("--threads", help=THREADS_HELP, envvar=None)
+    option = typer.Option("--threads", help=THREADS_HELP)
     params.append(inspect.Parameter("threads", inspect.Parameter.KEYWORD_ONLY, default=None,
                                     annotation=Annotated[Optional[str], option]))
 
