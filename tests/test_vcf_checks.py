@@ -148,3 +148,9 @@ def test_utf8_sample_names_are_read_and_kept(tmp_path):
     path = tmp_path / "x.vcf"
     path.write_text(GOOD.replace("s1", "Jürgen").replace("s2", "李[bold]"))
     assert read_vcf(path).titles[::2] == ["Jürgen_A sample=Jürgen", "李[bold]_A sample=李[bold]"]
+
+
+def test_a_sample_name_with_a_space_stays_one_fasta_id(tmp_path):
+    path = tmp_path / "x.vcf"
+    path.write_text(GOOD.replace("\ts2\n", "\tmy sample\n"))
+    assert read_vcf(path).titles[2:] == ["my%20sample_A sample=my%20sample", "my%20sample_B sample=my%20sample"]

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import InputError
 from .encoding import BASES, translate
+from .sequences import header_value
 from .vcf_checks import SiteOrder, htslib_quiet, parsed, record_lines
 
 SUFFIXES = (".vcf", ".vcf.gz", ".vcf.bgz", ".bcf")
@@ -154,8 +155,9 @@ def _read_checked(path: Path, lines: list[int] | None, options: VcfOptions, labe
                         "position (bcftools sort writes the file sorted)")
         rows, columns_of_sites = sites.sort(rows, columns_of_sites, order.rank, by_position=template is not None)
     indices = _sequences(rows, sites, columns_of_sites, template)
-    titles = [f"{sample}_{HAPLOTYPE_NAMES[h]} sample={sample}" + (f" {label_key}={labels[sample]}" if labels else "")
-              for sample in samples for h in range(2)]
+    # A sample name with a space would end the FASTA id at it: such names are percent-encoded there.
+    titles = [f"{header_value(sample)}_{HAPLOTYPE_NAMES[h]} sample={header_value(sample)}"
+              + (f" {label_key}={labels[sample]}" if labels else "") for sample in samples for h in range(2)]
     site_info = Sites(sites.chrom, sites.pos, sites.ids, sites.ref, sites.alt, columns_of_sites, template,
                       region[1] if region else 1, counted)
     return VcfRecords(titles, indices, site_info, _sha256(path), warnings)
