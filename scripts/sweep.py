@@ -18,9 +18,10 @@ The RBM baseline trains for as long as the first recipe took (mean over its seed
 from __future__ import annotations
 
 import argparse
+import functools
 import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from collections import defaultdict
 from pathlib import Path
 
@@ -120,11 +121,15 @@ def minority_f1(draw, train: vp.SequenceSet, test: vp.SequenceSet) -> float:
     return result["b_real_plus_generated"]["minority_f1"]["mean"]
 
 
+@functools.lru_cache(maxsize=None)  # once a process: every job of a data set in it, and collect(), share it
 def split(name: str):
+    """Training pool, test split, published outputs, and whether one class is a minority (balancing
+    utility is scored then; two-class and forty have equal classes)."""
     data, published = load(name)
     test_rows = holdout_split(len(data), 0.2, SPLIT_SEED, data.labels)
     train = data.subset(np.setdiff1d(np.arange(len(data)), test_rows), "training pool")
-    return train, data.subset(test_rows, "test split"), published, data
+    labelled = data.labels is not None and len(set(data.labels)) == 2 and name not in ("two-class", "forty")
+    return train, data.subset(test_rows, "test split"), published, labelled
 
 
 def train_and_score(name: str, recipe: str, seed: int, steps: int | None, n: int, runs: Path, threads: int):
@@ -133,9 +138,7 @@ def train_and_score(name: str, recipe: str, seed: int, steps: int | None, n: int
     from virtualpatients.threads import apply_threads
 
     apply_threads(threads)
-    train, test, _, data = split(name)
-    # Balancing utility where one class is the minority (two-class and forty have equal classes).
-    labelled = data.labels is not None and len(set(data.labels)) == 2 and name not in ("two-class", "forty")
+    train, test, _, labelled = split(name)
     path = None if recipe == "default" else ROOT / "configs" / f"{recipe}.toml"
     config = vp.load_config(path, {"seed": seed, "device": "cpu", **({"steps": steps} if steps else {})})
     started = time.perf_counter()
@@ -157,8 +160,7 @@ def fit_and_score(name: str, kind: str, seeds: list[int], n: int, budget: float 
     from virtualpatients.threads import apply_threads
 
     apply_threads(threads)
-    train, test, _, data = split(name)
-    labelled = data.labels is not None and len(set(data.labels)) == 2 and name not in ("two-class", "forty")
+    train, test, _, labelled = split(name)
     started = time.perf_counter()
     model = (vp.baselines.RBM(time_budget_s=budget) if kind == "rbm" else vp.baselines.make(kind)).fit(train)
     fitted_minutes = (time.perf_counter() - started) / 60
@@ -177,15 +179,10 @@ def fit_and_score(name: str, kind: str, seeds: list[int], n: int, budget: float 
 class _InProcess:
     """The executor's submit for --jobs 1: every job here, in order, with the same results."""
 
-    def submit(self, function, *args):
-        class Done:
-            def __init__(self, value):
-                self.value = value
-
-            def result(self):
-                return self.value
-
-        return Done(function(*args))
+    def submit(self, function, *args) -> Future:
+        done = Future()
+        done.set_result(function(*args))
+        return done
 
 
 def submit_dataset(executor, name: str, recipes: list[str], seeds: list[int], steps: int | None, n: int, runs: Path,

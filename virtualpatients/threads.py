@@ -33,12 +33,16 @@ REGISTRY_ENV = "VP_THREADS_REGISTRY"  # where processes register (tests use thei
 
 
 def available_cores() -> int:
-    """The cores this process may run on (a taskset, cgroup cpuset or Slurm allocation), not the
-    machine's."""
+    """How many cores this process may run on (a taskset, cgroup cpuset or Slurm allocation), not
+    the machine's."""
+    return max(1, len(_cores()))
+
+
+def _cores() -> set[int]:
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        return set(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
+        return set(range(os.cpu_count() or 1))
 
 
 def requested_threads(value: int | str | None) -> int | None:
@@ -85,8 +89,9 @@ _registration: Registration | None = None
 
 
 def register() -> None:
-    """Enter this process in the registry (once; nothing to undo: the lock goes with the process).
-    A registry that cannot be written is no reason to fail: the count is then chosen alone."""
+    """Enter this process in the registry, once; its entry is removed at exit (and the lock goes
+    with the process even if it is killed). A registry that cannot be written is no reason to fail:
+    the count is then chosen alone."""
     global _registration
     if _registration is not None:
         return
@@ -118,41 +123,35 @@ def calm_spinning() -> None:
     os.environ.setdefault("GOMP_SPINCOUNT", GOMP_SPINCOUNT)
 
 
-def _cores() -> set[int]:
-    try:
-        return set(os.sched_getaffinity(0))
-    except AttributeError:
-        return set(range(os.cpu_count() or 1))
-
-
 def sharing_processes() -> int:
     """Live registered vp processes (this one included) whose cores overlap this process's."""
     mine, own = _cores(), f"{os.getpid()}.cores"
-    count = 1
     try:
-        entries = list(_registry().glob("*.cores"))
+        entries = [entry for entry in _registry().glob("*.cores") if entry.name != own]
     except OSError:
-        return count
-    for entry in entries:
-        if entry.name == own:
-            continue
+        entries = []
+    others = (_live_cores(entry) for entry in entries)
+    return 1 + sum(1 for cores in others if cores is not None and (cores & mine or not cores))
+
+
+def _live_cores(entry: Path) -> set[int] | None:
+    """The cores an entry's process runs on while it holds its lock; None (and the entry removed)
+    when nobody holds it, as after a process that ended; None for an entry that cannot be read."""
+    try:
+        descriptor = os.open(entry, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
         try:
-            descriptor = os.open(entry, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            try:
-                fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except OSError as error:
-                if error.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
-                    continue
-                cores = {int(c) for c in os.read(descriptor, 65536).decode().split(",") if c.strip().isdigit()}
-                count += bool(cores & mine) or not cores
-                continue
-            entry.unlink(missing_ok=True)  # nobody holds it: its process has ended
-        finally:
-            os.close(descriptor)
-    return count
+            fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError as error:
+            if error.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                return None
+            return {int(c) for c in os.read(descriptor, 65536).decode().split(",") if c.strip().isdigit()}
+        entry.unlink(missing_ok=True)
+        return None
+    finally:
+        os.close(descriptor)
 
 
 def default_threads() -> int:

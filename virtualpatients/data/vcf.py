@@ -101,7 +101,7 @@ def read_vcf(path: Path, options: VcfOptions = VcfOptions(), label_key: str = "l
     missing call, more than one ALT allele or an indel, and a second record at a position already
     read, are refused with the site and the reason, unless options.skip names their kind (then
     skipped and counted). Records out of position order are sorted, with a warning. A malformed
-    file is refused naming its line (vcf_text.py); htslib itself says nothing."""
+    file is refused naming its line (vcf_checks.py); htslib itself says nothing."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")

@@ -14,9 +14,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import InputError
+from .records import GZIP_MAGIC
 
 FIXED_COLUMNS = (b"#CHROM", b"POS", b"ID", b"REF", b"ALT", b"QUAL", b"FILTER", b"INFO")
-GZIP_MAGIC = b"\x1f\x8b"
 DIGITS = b"0123456789"
 
 

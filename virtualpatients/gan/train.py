@@ -19,9 +19,9 @@ from ..data.encoding import position_counts
 from ..errors import Diverged, InputError, Interrupted
 from . import distributed
 from .config import TrainConfig
-from .losses import generator_output, gradient_penalty, gumbel_noise, minimax_discriminator_loss
+from .losses import generator_output, gradient_penalty, minimax_discriminator_loss
 from .model import Discriminator, Generator, ModelSpec, build_models
-from .monitor import HISTORY_FIELDS, PROBE_SIZE, Probe, Selection, Warnings, copy_state, log_row
+from .monitor import HISTORY_FIELDS, Probe, Selection, Warnings, copy_state, log_row
 from .state import TrainingState
 from . import vaegan
 
